@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test:
+#   1. Release build (warnings are errors): GoogleTest unit tests (ctest) and the pytest
+#      end-to-end suite against build/openkonnect.
+#   2. ASan+UBSan build: the same unit and end-to-end suites against the instrumented binary.
+# Set OPENKONNECT_SKIP_SANITIZE=1 to skip step 2 while iterating locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+run_suites() {
+  local dir=$1
+  echo "== unit tests ($dir)"
+  ctest --test-dir "$dir" --output-on-failure --timeout 120 -j "$(nproc)"
+  echo "== end-to-end tests ($dir)"
+  OPENKONNECT_BIN="$PWD/$dir/openkonnect" /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+}
+
+echo "== build (Release)"
+bash scripts/build.sh build -DOPENKONNECT_TESTS=ON
+run_suites build
+
+if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
+  echo "== build (ASan+UBSan)"
+  bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suites build-asan
+fi
+echo "== all tests passed"

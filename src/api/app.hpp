@@ -1,0 +1,60 @@
+#pragma once
+// The application: the route table and the pipeline every request goes through
+// (target parsing -> routing (404/405) -> authentication (401) -> handler), and the one
+// place where failures become problem+json, get logged with their trace id and counted.
+
+#include "api/context.hpp"
+#include "errors/api_error.hpp"
+#include "http/request.hpp"
+#include "http/router.hpp"
+#include "observability/metrics.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ok::api {
+
+using Handler = std::function<http::Response(RequestContext&)>;
+
+struct RouteSpec {
+  Handler handler;
+  bool authenticated = true;
+  std::size_t metrics_row = 0;
+};
+
+class App {
+ public:
+  App(store::Store& store, auth::Authenticator& authenticator, Settings settings);
+
+  // Registers a route; call before the first request.
+  void route(std::string method, std::string path_template, Handler handler, bool authenticated = true);
+  // Freezes the route table (creates the metrics rows); called by the server before serving.
+  void finalize();
+
+  http::Response handle(http::Request& request);
+
+  // For failures found by the transport before a request is complete (413, 431, malformed
+  // HTTP): renders, logs and counts them like any other response.
+  http::Response transport_error(const errors::ApiError& error, const http::Request& partial);
+
+  observability::Metrics& metrics() { return *metrics_; }
+  const Settings& settings() const { return settings_; }
+  Services& services() { return services_; }
+  // Every route as "METHOD template", for docs and the inventory test.
+  std::vector<std::string> route_table() const;
+
+ private:
+  http::Response dispatch(http::Request& request, const char*& route_label, std::size_t& metrics_row,
+                          std::string& org_id);
+  http::Response render_error(const errors::ApiError& error, std::uint64_t trace_id);
+  void finish(const http::Request& request, http::Response& response, std::string_view route_label,
+              std::size_t metrics_row, std::string_view org_id, double seconds);
+
+  Settings settings_;
+  Services services_;
+  http::Router<RouteSpec> router_;
+  std::unique_ptr<observability::Metrics> metrics_;
+};
+
+}  // namespace ok::api

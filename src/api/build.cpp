@@ -1,0 +1,18 @@
+#include "api/build.hpp"
+
+#include "api/control_planes/routes.hpp"
+#include "api/identity/routes.hpp"
+#include "api/system/routes.hpp"
+
+namespace ok::api {
+
+std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, Settings settings) {
+  auto app = std::make_unique<App>(store, authenticator, std::move(settings));
+  system::register_routes(*app);
+  identity::register_routes(*app);
+  control_planes::register_routes(*app);
+  app->finalize();
+  return app;
+}
+
+}  // namespace ok::api

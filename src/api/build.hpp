@@ -1,0 +1,12 @@
+#pragma once
+// Assembles the application with every API family's routes.
+
+#include "api/app.hpp"
+
+#include <memory>
+
+namespace ok::api {
+
+std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, Settings settings);
+
+}  // namespace ok::api

@@ -1,0 +1,61 @@
+#pragma once
+// What a handler sees: the request, its path parameters, the authenticated principal, and
+// helpers that raise the contract's errors in the contract's order (path id 400 before
+// 404 before 403 before body 400), so handlers stay thin and uniform.
+
+#include "api/settings.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/permissions.hpp"
+#include "http/request.hpp"
+#include "http/router.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/value.hpp>
+#include <optional>
+#include <vector>
+
+namespace ok::api {
+
+struct Services {
+  store::Store& store;
+  auth::Authenticator& authenticator;
+  const Settings& settings;
+};
+
+class RequestContext {
+ public:
+  RequestContext(const http::Request& request, http::PathParams params, Services& services)
+      : request_(request), params_(std::move(params)), services_(services) {}
+
+  const http::Request& request() const { return request_; }
+  store::Store& store() { return services_.store; }
+  auth::Authenticator& authenticator() { return services_.authenticator; }
+  const Settings& settings() const { return services_.settings; }
+
+  void set_principal(auth::Principal p) { principal_ = std::move(p); }
+  bool authenticated() const { return principal_.has_value(); }
+  const auth::Principal& principal() const { return *principal_; }
+  const store::OrgId& org() const { return principal_->org; }
+
+  // The raw value of a path parameter.
+  const std::string& path_param(std::string_view name) const;
+  // A path parameter that must be a UUID; otherwise 400 with source `path`.
+  const std::string& path_id(std::string_view name) const;
+
+  // The body as JSON: 415 unless Content-Type is JSON, 400 when it does not parse.
+  boost::json::value json_body() const;
+
+  // Throws 403 naming the role needed when the principal may not perform `action`.
+  void authorize(const auth::Action& action);
+  // The principal's role assignments, loaded once per request.
+  const std::vector<store::RoleAssignment>& roles();
+
+ private:
+  const http::Request& request_;
+  http::PathParams params_;
+  Services& services_;
+  std::optional<auth::Principal> principal_;
+  std::optional<std::vector<store::RoleAssignment>> roles_;
+};
+
+}  // namespace ok::api

@@ -1,0 +1,143 @@
+#include "api/control_planes/routes.hpp"
+
+#include "api/app.hpp"
+#include "api/control_planes/control_plane.hpp"
+#include "api/list_query.hpp"
+#include "api/responses.hpp"
+#include "errors/api_error.hpp"
+#include "schema/validator.hpp"
+#include "util/ids.hpp"
+
+#include <boost/json/array.hpp>
+#include <fmt/format.h>
+
+namespace ok::api::control_planes {
+namespace {
+
+namespace bj = boost::json;
+using auth::Verb;
+
+const char* const kNotFound = "The requested control plane was not found.";
+
+const ListSpec& list_spec() {
+  static const ListSpec spec{
+      .filters = {{"id", FilterKind::uuid, {"eq", "oeq"}, {}},
+                  {"name", FilterKind::string, {"eq", "neq", "contains"}, {}},
+                  {"cluster_type", FilterKind::enumeration, {"eq", "neq", "oeq"}, {kClusterTypes.begin(), kClusterTypes.end()}},
+                  {"cloud_gateway", FilterKind::boolean, {"eq"}, {}}},
+      .sort_fields = {"created_at"},
+      .labels = true,
+  };
+  return spec;
+}
+
+[[noreturn]] void name_conflict(const std::string& name) {
+  throw errors::ApiError::conflict(fmt::format("Control plane with name [{}] already exists.", name));
+}
+
+bj::object validated_body(RequestContext& ctx, const schema::ObjectSchema& schema, schema::Mode mode) {
+  auto body = ctx.json_body();
+  auto problems = schema::validate(body, schema, mode);
+  if (!problems.empty()) throw errors::ApiError::bad_request(std::move(problems), "Invalid request body.");
+  return std::move(body.as_object());
+}
+
+// The control plane at {controlPlaneId}, in the caller's organization: 400 for a malformed
+// id, then 404, before any permission check (the contract's order).
+store::ControlPlane load(RequestContext& ctx) {
+  const auto& id = ctx.path_id("controlPlaneId");
+  auto cp = ctx.store().get_control_plane(ctx.org(), id);
+  if (!cp) throw errors::ApiError::not_found(kNotFound);
+  return std::move(*cp);
+}
+
+http::Response create(RequestContext& ctx) {
+  ctx.authorize({auth::kControlPlanes, Verb::create, {}});
+  auto body = validated_body(ctx, create_schema(), schema::Mode::create);
+  store::ControlPlane cp;
+  cp.id = util::new_uuid();
+  cp.org_id = ctx.org().str();
+  apply(cp, body);
+  cp.created_at = cp.updated_at = util::now_ms();
+  try {
+    ctx.store().insert_control_plane(cp);
+  } catch (const store::ConflictError&) {
+    name_conflict(cp.name);
+  }
+  return json_response(201, to_json(cp, ctx.settings()));
+}
+
+http::Response list(RequestContext& ctx) {
+  const auto q = parse_list_query(ctx.request().query, list_spec());
+  store::ControlPlaneQuery query;
+  query.page = {q.page_size, q.page_number};
+  query.newest_first = q.sort_descending;
+  for (const auto& f : q.filters) {
+    if (f.field == "id") {
+      query.id_in.insert(query.id_in.end(), f.values.begin(), f.values.end());
+    } else if (f.field == "name") {
+      auto& target = f.op == "eq" ? query.name_eq : f.op == "neq" ? query.name_neq : query.name_contains;
+      target.push_back(f.values.front());
+    } else if (f.field == "cluster_type") {
+      auto& target = f.op == "neq" ? query.cluster_type_neq : query.cluster_type_in;
+      target.insert(target.end(), f.values.begin(), f.values.end());
+    } else if (f.field == "cloud_gateway") {
+      query.cloud_gateway = f.values.front() == "true";
+    }
+  }
+  query.labels = q.labels;
+  if (!auth::can_read_all(ctx.roles(), auth::kControlPlanes)) {
+    query.visible_ids = auth::readable_ids(ctx.roles(), auth::kControlPlanes);
+  }
+  auto page = ctx.store().list_control_planes(ctx.org(), query);
+  bj::array data;
+  for (const auto& cp : page.items) data.push_back(to_json(cp, ctx.settings()));
+  return json_response(200, bj::object{{"meta", bj::object{{"page", bj::object{{"number", q.page_number},
+                                                                                 {"size", q.page_size},
+                                                                                 {"total", page.total}}}}},
+                                       {"data", std::move(data)}});
+}
+
+http::Response get(RequestContext& ctx) {
+  auto cp = load(ctx);
+  ctx.authorize({auth::kControlPlanes, Verb::read, cp.id});
+  return json_response(200, to_json(cp, ctx.settings()));
+}
+
+http::Response update(RequestContext& ctx) {
+  auto cp = load(ctx);
+  ctx.authorize({auth::kControlPlanes, Verb::update, cp.id});
+  auto body = validated_body(ctx, update_schema(), schema::Mode::update);
+  apply(cp, body);
+  auto problems = errors::InvalidParameters{};
+  if (cp.labels.size() > 50) {
+    problems.push_back({.field = "labels", .rule = errors::Rule::max_items, .reason = "must have at most 50 labels", .limit = 50});
+    throw errors::ApiError::bad_request(std::move(problems), "Invalid request body.");
+  }
+  cp.updated_at = util::now_ms();
+  try {
+    if (!ctx.store().update_control_plane(cp)) throw errors::ApiError::not_found(kNotFound);
+  } catch (const store::ConflictError&) {
+    name_conflict(cp.name);
+  }
+  return json_response(200, to_json(cp, ctx.settings()));
+}
+
+http::Response remove(RequestContext& ctx) {
+  auto cp = load(ctx);
+  ctx.authorize({auth::kControlPlanes, Verb::remove, cp.id});
+  if (!ctx.store().delete_control_plane(ctx.org(), cp.id)) throw errors::ApiError::not_found(kNotFound);
+  return empty_response(204);
+}
+
+}  // namespace
+
+void register_routes(App& app) {
+  app.route("GET", "/v2/control-planes", list);
+  app.route("POST", "/v2/control-planes", create);
+  app.route("GET", "/v2/control-planes/{controlPlaneId}", get);
+  app.route("PATCH", "/v2/control-planes/{controlPlaneId}", update);
+  app.route("DELETE", "/v2/control-planes/{controlPlaneId}", remove);
+}
+
+}  // namespace ok::api::control_planes

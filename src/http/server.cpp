@@ -1,0 +1,359 @@
+#include "http/server.hpp"
+
+#include "api/app.hpp"
+#include "errors/api_error.hpp"
+#include "observability/log.hpp"
+#include "observability/trace.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace ok::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+// After an error response on a connection we will not reuse, the client may still be
+// sending (a 2 MiB body after a 413). Closing at once would reset the connection and could
+// destroy our response in flight; instead stop sending, drain for a moment, then close.
+constexpr std::size_t kLingerDrainBytes = 8 * 1024 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{2000};
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(api::App& app, ServerOptions options)
+      : app_(app),
+        options_(std::move(options)),
+        threads_(options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency())),
+        ioc_(static_cast<int>(threads_)),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM),
+        grace_timer_(ioc_) {}
+
+  void run(const std::function<void(std::uint16_t)>& on_listening);
+
+  class Session;
+
+  api::App& app_;
+  ServerOptions options_;
+  unsigned threads_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer grace_timer_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> open_{0};
+
+  std::mutex sessions_mutex_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+
+  void do_accept();
+  void begin_shutdown();
+  void session_closed();
+};
+
+class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string();
+  }
+
+  ~Session() { server_.session_closed(); }
+
+  void start() {
+    {
+      std::lock_guard lock(server_.sessions_mutex_);
+      server_.sessions_[this] = weak_from_this();
+    }
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+  }
+
+  // Called on shutdown: an idle connection is closed now; a busy one closes after its answer.
+  void shutdown() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) self->close();
+    });
+  }
+
+ private:
+  void unregister() {
+    std::lock_guard lock(server_.sessions_mutex_);
+    server_.sessions_.erase(this);
+  }
+
+  // Between requests: wait (up to idle_timeout) for the first byte of the next request.
+  void wait_for_request() {
+    if (server_.draining_) return close();
+    if (buffer_.size() > 0) return read_header();
+    idle_ = true;
+    stream_.expires_after(server_.options_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->idle_ = false;
+      if (ec) return self->close();
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
+    parser_->body_limit(server_.options_.max_body_bytes);
+    request_ = Request{};
+    request_.trace_id = observability::next_trace_id();
+    request_.remote_address = remote_;
+    stream_.expires_after(server_.options_.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    const auto& header = parser_->get();
+    if (header[bhttp::field::expect] == "100-continue" || header[bhttp::field::expect] == "100-Continue") {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      stream_.expires_after(server_.options_.write_timeout);
+      bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+        if (wec) return self->close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(server_.options_.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->on_read_error(ec);
+      self->on_request();
+    });
+  }
+
+  void fill_partial_request() {
+    if (!parser_ || !parser_->is_header_done()) return;
+    const auto& header = parser_->get();
+    request_.method = std::string(header.method_string());
+    request_.target = std::string(header.target());
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      // The client went away or was too slow: nothing to answer.
+      return close();
+    }
+    fill_partial_request();
+    if (ec == bhttp::error::header_limit) {
+      return send_error(errors::ApiError::header_fields_too_large(server_.options_.max_header_bytes));
+    }
+    if (ec == bhttp::error::body_limit) {
+      return send_error(errors::ApiError::content_too_large(server_.options_.max_body_bytes));
+    }
+    // Anything else is a malformed HTTP message (bad request line, conflicting framing
+    // headers, broken chunk encoding, ...).
+    send_error(errors::ApiError::bad_request(
+        {.field = "request", .rule = errors::Rule::invalid, .reason = fmt::format("malformed HTTP request: {}", ec.message())},
+        "The request is not valid HTTP/1.1."));
+  }
+
+  void send_error(const errors::ApiError& error) {
+    auto response = server_.app_.transport_error(error, request_);
+    write(std::move(response), false);
+  }
+
+  void on_request() {
+    auto message = parser_->release();
+    parser_.reset();
+    request_.method = std::string(message.method_string());
+    request_.target = std::string(message.target());
+    request_.headers.clear();
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request_.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request_.body = std::move(message.body());
+    const bool keep_alive = message.keep_alive();
+    auto response = server_.app_.handle(request_);
+    write(std::move(response), keep_alive);
+  }
+
+  void write(Response response, bool keep_alive) {
+    keep_alive = keep_alive && !response.close_connection && !server_.draining_;
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
+    message->version(11);
+    message->result(response.status);
+    message->set(bhttp::field::server, "openkonnect");
+    if (!response.content_type.empty()) message->set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) message->set(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive);
+    message->prepare_payload();
+    stream_.expires_after(server_.options_.write_timeout);
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message, keep_alive, linger = response.close_connection](
+                           beast::error_code ec, std::size_t) {
+                         if (ec) return self->close();
+                         if (!keep_alive) return linger ? self->linger_close() : self->graceful_close();
+                         self->wait_for_request();
+                       });
+  }
+
+  void graceful_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    linger_close();
+  }
+
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTime);
+    drain();
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kLingerDrainBytes) return self->close();
+      self->buffer_.commit(n);
+      self->drain();
+    });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    unregister();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;
+  std::string remote_;
+  bool idle_ = false;
+  bool closed_ = false;
+  std::size_t drained_ = 0;
+};
+
+void Server::Impl::do_accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      observability::log_event(observability::Level::warn, "accept failed", 0, ec.message());
+      // Out of file descriptors and the like: back off briefly rather than spin.
+      auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](beast::error_code) { do_accept(); });
+      return;
+    }
+    if (open_.load() >= options_.max_connections || draining_) {
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      open_.fetch_add(1);
+      app_.metrics().connection_opened();
+      std::make_shared<Session>(*this, std::move(socket))->start();
+    }
+    do_accept();
+  });
+}
+
+void Server::Impl::session_closed() {
+  open_.fetch_sub(1);
+  app_.metrics().connection_closed();
+  if (draining_ && open_.load() == 0) {
+    asio::post(ioc_, [this] {
+      beast::error_code ec;
+      signals_.cancel(ec);
+      grace_timer_.cancel();
+    });
+  }
+}
+
+void Server::Impl::begin_shutdown() {
+  if (draining_.exchange(true)) return;
+  observability::log_event(observability::Level::info, "shutting down: no new connections, finishing open requests");
+  beast::error_code ec;
+  acceptor_.close(ec);
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [ptr, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->shutdown();
+  live.clear();
+  grace_timer_.expires_after(options_.shutdown_grace);
+  grace_timer_.async_wait([this](beast::error_code wait_ec) {
+    if (wait_ec) return;  // cancelled: every connection closed in time
+    observability::log_event(observability::Level::warn, "shutdown grace period over; closing remaining connections");
+    ioc_.stop();
+  });
+  if (open_.load() == 0) {
+    signals_.cancel(ec);
+    grace_timer_.cancel();
+  } else {
+    // A second signal ends the wait.
+    signals_.async_wait([this](beast::error_code wait_ec, int) {
+      if (!wait_ec) ioc_.stop();
+    });
+  }
+}
+
+void Server::Impl::run(const std::function<void(std::uint16_t)>& on_listening) {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) throw std::runtime_error(fmt::format("invalid listen address [{}]: {}", options_.host, ec.message()));
+  tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port, ec.message()));
+  }
+  const auto bound = acceptor_.local_endpoint().port();
+  signals_.async_wait([this](beast::error_code wait_ec, int) {
+    if (!wait_ec) begin_shutdown();
+  });
+  do_accept();
+  if (on_listening) on_listening(bound);
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads_; ++i) workers.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : workers) t.join();
+}
+
+Server::Server(api::App& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {}
+Server::~Server() = default;
+
+void Server::run(const std::function<void(std::uint16_t)>& on_listening) { impl_->run(on_listening); }
+
+}  // namespace ok::http

@@ -1,0 +1,194 @@
+// openkonnect: one binary with subcommands (serve, migrate, version, org create).
+
+#include "api/build.hpp"
+#include "api/identity/organizations.hpp"
+#include "auth/authenticator.hpp"
+#include "http/server.hpp"
+#include "observability/log.hpp"
+#include "store/sqlite/migrations.hpp"
+#include "store/store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+constexpr int kUsageError = 2;
+constexpr const char* kDefaultDatabase = "sqlite:./var/openkonnect.db";
+constexpr const char* kDefaultListen = "127.0.0.1:8080";
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "HOST:PORT" or "[IPv6]:PORT".
+std::optional<ListenAddress> parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  unsigned port = 0;
+  const auto* begin = text.data() + colon + 1;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc() || ptr != end || begin == end || port > 65535) return std::nullopt;
+  return ListenAddress{host, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"openkonnect: a self-hosted server for the Kong Konnect platform API"};
+  cli.require_subcommand(1);
+  cli.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+  std::string database = kDefaultDatabase;
+  auto add_database = [&](CLI::App* sub) {
+    sub->add_option("--database", database, "Database URL (sqlite:PATH)")
+        ->envname("OPENKONNECT_DATABASE")
+        ->capture_default_str();
+  };
+
+  // serve
+  auto* serve = cli.add_subcommand("serve", "Run the API server");
+  std::string listen = kDefaultListen;
+  ok::http::ServerOptions server_options;
+  ok::api::Settings settings;
+  std::string cluster_url;
+  std::string telemetry_url;
+  std::uint64_t read_timeout_ms = 10'000;
+  std::uint64_t idle_timeout_ms = 60'000;
+  std::uint64_t shutdown_grace_ms = 10'000;
+  serve->add_option("--listen", listen, "Address to listen on, HOST:PORT")->envname("OPENKONNECT_LISTEN")->capture_default_str();
+  add_database(serve);
+  serve->add_option("--threads", server_options.threads, "Worker threads (0: one per core)")
+      ->envname("OPENKONNECT_THREADS")
+      ->check(CLI::Range(0u, 1024u))
+      ->capture_default_str();
+  serve->add_option("--max-body-bytes", server_options.max_body_bytes, "Largest request body accepted (413 beyond)")
+      ->envname("OPENKONNECT_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--max-connections", server_options.max_connections, "Most connections open at once")
+      ->envname("OPENKONNECT_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  serve->add_option("--read-timeout-ms", read_timeout_ms, "Time allowed to send one request's header block or body")
+      ->envname("OPENKONNECT_READ_TIMEOUT_MS")
+      ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{3'600'000}))
+      ->capture_default_str();
+  serve->add_option("--idle-timeout-ms", idle_timeout_ms, "Time an idle keep-alive connection stays open")
+      ->envname("OPENKONNECT_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{3'600'000}))
+      ->capture_default_str();
+  serve->add_option("--shutdown-grace-ms", shutdown_grace_ms, "On SIGTERM, how long in-flight requests may take")
+      ->envname("OPENKONNECT_SHUTDOWN_GRACE_MS")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{600'000}))
+      ->capture_default_str();
+  serve->add_option("--cluster-url", cluster_url,
+                    "control_plane_endpoint shown on control planes (default http://HOST:8005)")
+      ->envname("OPENKONNECT_CLUSTER_URL");
+  serve->add_option("--telemetry-url", telemetry_url, "telemetry_endpoint shown on control planes (default http://HOST:8006)")
+      ->envname("OPENKONNECT_TELEMETRY_URL");
+
+  // migrate
+  auto* migrate = cli.add_subcommand("migrate", "Apply pending database migrations and exit");
+  add_database(migrate);
+
+  // version
+  auto* version = cli.add_subcommand("version", "Print the version and exit");
+
+  // org create
+  auto* org = cli.add_subcommand("org", "Manage organizations");
+  org->require_subcommand(1);
+  auto* org_create = org->add_subcommand("create", "Create an organization with an admin user and a token");
+  std::string org_name;
+  std::string admin_email;
+  std::int64_t token_ttl_days = 365;
+  add_database(org_create);
+  org_create->add_option("--name", org_name, "Organization name")->required();
+  org_create->add_option("--admin-email", admin_email, "Email of the organization's first admin")->required();
+  org_create->add_option("--token-ttl-days", token_ttl_days, "Lifetime of the admin's token")
+      ->check(CLI::Range(1, 365))
+      ->capture_default_str();
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    cli.exit(e);
+    return kUsageError;
+  }
+
+  try {
+    if (*version) {
+      std::cout << "openkonnect " << OPENKONNECT_VERSION << "\n";
+      return 0;
+    }
+    if (*migrate) {
+      auto store = ok::store::open_store(database, true);
+      std::cout << boost::json::serialize(boost::json::object{{"schema_version", store->schema_version()}}) << "\n";
+      return 0;
+    }
+    if (*org_create) {
+      auto store = ok::store::open_store(database, true);
+      auto created = ok::api::identity::create_organization(*store, org_name, admin_email, token_ttl_days * 86400);
+      std::cout << boost::json::serialize(boost::json::object{{"organization_id", created.organization_id},
+                                                              {"user_id", created.user_id},
+                                                              {"token", created.token}})
+                << std::endl;
+      return 0;
+    }
+    if (*serve) {
+      auto address = parse_listen(listen);
+      if (!address) {
+        std::cerr << "--listen: expected HOST:PORT, got [" << listen << "]\n";
+        return kUsageError;
+      }
+      ok::observability::init_logging();
+      server_options.host = address->host;
+      server_options.port = address->port;
+      server_options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
+      server_options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+      server_options.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
+      settings.max_body_bytes = server_options.max_body_bytes;
+      const std::string url_host = address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
+      settings.cluster_url = cluster_url.empty() ? fmt::format("http://{}:8005", url_host) : cluster_url;
+      settings.telemetry_url = telemetry_url.empty() ? fmt::format("http://{}:8006", url_host) : telemetry_url;
+
+      auto store = ok::store::open_store(database, true);
+      ok::auth::Authenticator authenticator(*store);
+      auto app = ok::api::build_app(*store, authenticator, settings);
+      ok::http::Server server(*app, server_options);
+      server.run([&](std::uint16_t port) {
+        ok::observability::log_event(
+            ok::observability::Level::info,
+            fmt::format("openkonnect {} listening on {}:{} (database {}, schema version {})", OPENKONNECT_VERSION,
+                        address->host, port, database, store->schema_version()));
+      });
+      ok::observability::log_event(ok::observability::Level::info, "stopped");
+      ok::observability::flush_logging();
+      return 0;
+    }
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kUsageError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    ok::observability::flush_logging();
+    return 1;
+  }
+  return kUsageError;
+}

@@ -1,0 +1,34 @@
+#pragma once
+// Validates a JSON request body against an ObjectSchema and reports every problem at once,
+// in Konnect's vocabulary (rule names, `minimum`/`maximum`/`choices`). Written by hand
+// rather than with a JSON Schema library because none in Debian emits Konnect's rule names
+// and field paths; it stays small by supporting only the keywords resources use.
+
+#include "errors/invalid_parameter.hpp"
+#include "schema/schema.hpp"
+
+#include <boost/json/value.hpp>
+
+namespace ok::schema {
+
+enum class Mode {
+  create,  // required fields must be present
+  update,  // partial (PATCH): nothing is required; label values may be null to remove a key
+};
+
+errors::InvalidParameters validate(const boost::json::value& body, const ObjectSchema& schema, Mode mode);
+
+// Appends the problems of one labels object at `prefix` ("labels").
+void validate_labels(const boost::json::value& labels, std::string_view prefix, Mode mode,
+                     std::int64_t max_labels, errors::InvalidParameters& out);
+
+// Konnect label syntax, shared by every family that has labels.
+std::string label_key_problem(std::string_view key);
+std::string label_value_problem(std::string_view value);
+
+bool is_uuid(std::string_view text);
+bool is_rfc3339(std::string_view text);
+// Number of Unicode code points in valid UTF-8 text (bytes otherwise).
+std::size_t utf8_length(std::string_view text);
+
+}  // namespace ok::schema

@@ -1,0 +1,166 @@
+#include "store/sqlite/migrations.hpp"
+
+#include "util/ids.hpp"
+
+namespace ok::store::sqlite {
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, "organizations, identity and control planes", R"sql(
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  owner_id TEXT NOT NULL DEFAULT '',
+  login_path TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL DEFAULT 'active',
+  retention_period_days INTEGER NOT NULL DEFAULT 90,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  email TEXT NOT NULL,
+  full_name TEXT NOT NULL DEFAULT '',
+  preferred_name TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (org_id, email)
+);
+
+CREATE TABLE system_accounts (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  konnect_managed INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+
+CREATE TABLE teams (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT,
+  system_team INTEGER NOT NULL DEFAULT 0,
+  labels TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX teams_org ON teams (org_id, created_at);
+
+CREATE TABLE team_members (
+  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  principal_kind TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (team_id, principal_kind, principal_id)
+);
+CREATE INDEX team_members_principal ON team_members (principal_kind, principal_id);
+
+CREATE TABLE role_assignments (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  principal_kind TEXT NOT NULL,
+  principal_id TEXT NOT NULL,
+  role_name TEXT NOT NULL,
+  entity_type_name TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  entity_region TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (principal_kind, principal_id, role_name, entity_type_name, entity_id, entity_region)
+);
+CREATE INDEX role_assignments_principal ON role_assignments (org_id, principal_kind, principal_id);
+
+CREATE TABLE access_tokens (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  owner_kind TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revoked_by TEXT NOT NULL DEFAULT '',
+  last_used_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX access_tokens_owner ON access_tokens (org_id, owner_kind, owner_id);
+
+CREATE TABLE control_planes (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  cluster_type TEXT NOT NULL,
+  auth_type TEXT NOT NULL,
+  cloud_gateway INTEGER NOT NULL DEFAULT 0,
+  proxy_urls TEXT NOT NULL DEFAULT '[]',
+  labels TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+CREATE INDEX control_planes_org_created ON control_planes (org_id, created_at, id);
+
+CREATE TABLE control_plane_labels (
+  control_plane_id TEXT NOT NULL REFERENCES control_planes(id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (control_plane_id, key)
+);
+CREATE INDEX control_plane_labels_lookup ON control_plane_labels (org_id, key, value);
+
+CREATE TABLE control_plane_group_members (
+  group_id TEXT NOT NULL REFERENCES control_planes(id) ON DELETE CASCADE,
+  member_id TEXT NOT NULL REFERENCES control_planes(id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (group_id, member_id)
+);
+CREATE INDEX control_plane_group_members_member ON control_plane_group_members (member_id);
+)sql"},
+  };
+  return all;
+}
+
+int current_version(Connection& connection) {
+  connection.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+      "applied_at INTEGER NOT NULL)");
+  Query q(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  q->step();
+  return static_cast<int>(q->integer(0));
+}
+
+int apply_migrations(Connection& connection) {
+  int applied = 0;
+  for (const auto& migration : migrations()) {
+    // Re-read inside the write lock so two processes starting together apply each once.
+    connection.exec("BEGIN IMMEDIATE");
+    try {
+      if (current_version(connection) >= migration.version) {
+        connection.exec("COMMIT");
+        continue;
+      }
+      connection.exec(migration.sql);
+      Query record(connection, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)");
+      record->bind(1, migration.version).bind(2, migration.description).bind(3, util::now_ms()).run();
+      connection.exec("COMMIT");
+      ++applied;
+    } catch (...) {
+      sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  return applied;
+}
+
+}  // namespace ok::store::sqlite

@@ -1,0 +1,416 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include "store/sqlite/migrations.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ok::store::sqlite {
+namespace {
+
+namespace bj = boost::json;
+constexpr std::size_t kMaxBatch = 256;
+
+std::string kind_name(PrincipalKind kind) { return kind == PrincipalKind::user ? "user" : "system_account"; }
+
+std::string labels_to_json(const std::vector<std::pair<std::string, std::string>>& labels) {
+  bj::object o;
+  for (const auto& [k, v] : labels) o[k] = v;
+  return bj::serialize(o);
+}
+
+std::vector<std::pair<std::string, std::string>> labels_from_json(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto v = bj::parse(text);
+  for (const auto& [k, val] : v.as_object()) out.emplace_back(std::string(k), std::string(val.as_string()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string proxy_urls_to_json(const std::vector<ProxyUrl>& urls) {
+  bj::array a;
+  for (const auto& u : urls) {
+    bj::object o{{"host", u.host}, {"port", u.port}, {"protocol", u.protocol}};
+    a.emplace_back(std::move(o));
+  }
+  return bj::serialize(a);
+}
+
+std::vector<ProxyUrl> proxy_urls_from_json(const std::string& text) {
+  std::vector<ProxyUrl> out;
+  const auto parsed = bj::parse(text);
+  for (const auto& item : parsed.as_array()) {
+    const auto& o = item.as_object();
+    out.push_back({std::string(o.at("host").as_string()), o.at("port").to_number<std::int64_t>(),
+                   std::string(o.at("protocol").as_string())});
+  }
+  return out;
+}
+
+constexpr std::string_view kControlPlaneColumns =
+    "id, org_id, name, description, cluster_type, auth_type, cloud_gateway, proxy_urls, labels, created_at, updated_at";
+
+ControlPlane read_control_plane(Statement& s) {
+  ControlPlane cp;
+  cp.id = s.text(0);
+  cp.org_id = s.text(1);
+  cp.name = s.text(2);
+  cp.description = s.text(3);
+  cp.cluster_type = s.text(4);
+  cp.auth_type = s.text(5);
+  cp.cloud_gateway = s.integer(6) != 0;
+  cp.proxy_urls = proxy_urls_from_json(s.text(7));
+  cp.labels = labels_from_json(s.text(8));
+  cp.created_at = s.integer(9);
+  cp.updated_at = s.integer(10);
+  return cp;
+}
+
+void write_control_plane_labels(Connection& c, const ControlPlane& cp) {
+  Query clear(c, "DELETE FROM control_plane_labels WHERE control_plane_id = ?");
+  clear->bind(1, cp.id).run();
+  Query insert(c, "INSERT INTO control_plane_labels (control_plane_id, org_id, key, value) VALUES (?, ?, ?, ?)");
+  for (const auto& [k, v] : cp.labels) {
+    insert->bind(1, cp.id).bind(2, cp.org_id).bind(3, k).bind(4, v).run();
+    insert->reset();
+  }
+}
+
+}  // namespace
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!c_) return;
+    std::lock_guard lock(store_.readers_mutex_);
+    store_.idle_readers_.push_back(std::move(c_));
+  }
+  Connection& operator*() { return *c_; }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Connection> c_;
+};
+
+SqliteStore::SqliteStore(std::string path, bool apply) : path_(std::move(path)) {
+  writer_ = std::make_unique<Connection>(path_);
+  if (apply) apply_migrations(*writer_);
+  writer_thread_ = std::thread([this] { writer_loop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+SqliteStore::ReaderLease SqliteStore::reader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(*this, std::move(c));
+    }
+  }
+  return ReaderLease(*this, std::make_unique<Connection>(path_));
+}
+
+void SqliteStore::write(std::function<void(Connection&)> work) {
+  WriteTask task{std::move(work), {}};
+  auto done = task.done.get_future();
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(&task);
+  }
+  queue_cv_.notify_one();
+  done.get();  // rethrows the write's own error, if any
+}
+
+void SqliteStore::writer_loop() {
+  std::vector<WriteTask*> batch;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    std::vector<std::exception_ptr> errors(batch.size());
+    std::exception_ptr batch_error;
+    try {
+      writer_->exec("BEGIN IMMEDIATE");
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        writer_->exec("SAVEPOINT w");
+        try {
+          batch[i]->work(*writer_);
+          writer_->exec("RELEASE w");
+        } catch (...) {
+          errors[i] = std::current_exception();
+          writer_->exec("ROLLBACK TO w");
+          writer_->exec("RELEASE w");
+        }
+      }
+      writer_->exec("COMMIT");
+    } catch (...) {
+      // BEGIN or COMMIT failed (disk full, read-only file, lock timeout): nothing of this
+      // batch is durable, so every write in it fails.
+      batch_error = std::current_exception();
+      sqlite3_exec(writer_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch_error) {
+        batch[i]->done.set_exception(batch_error);
+      } else if (errors[i]) {
+        batch[i]->done.set_exception(errors[i]);
+      } else {
+        batch[i]->done.set_value();
+      }
+    }
+    batch.clear();
+  }
+}
+
+void SqliteStore::ping() {
+  auto c = reader();
+  Query q(*c, "SELECT COUNT(*) FROM schema_migrations");
+  q->step();
+}
+
+int SqliteStore::schema_version() {
+  auto c = reader();
+  return current_version(*c);
+}
+
+void SqliteStore::bootstrap_organization(const OrganizationBootstrap& b) {
+  write([&](Connection& c) {
+    const auto& o = b.organization;
+    Query org(c,
+              "INSERT INTO organizations (id, name, owner_id, login_path, state, retention_period_days, created_at, "
+              "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    org->bind(1, o.id).bind(2, o.name).bind(3, o.owner_id).bind(4, o.login_path).bind(5, o.state);
+    org->bind(6, o.retention_period_days).bind(7, o.created_at).bind(8, o.updated_at).run();
+
+    const auto& u = b.admin;
+    Query user(c,
+               "INSERT INTO users (id, org_id, email, full_name, preferred_name, active, created_at, updated_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    user->bind(1, u.id).bind(2, u.org_id).bind(3, u.email).bind(4, u.full_name).bind(5, u.preferred_name);
+    user->bind(6, u.active).bind(7, u.created_at).bind(8, u.updated_at).run();
+
+    Query team(c,
+               "INSERT INTO teams (id, org_id, name, description, system_team, labels, created_at, updated_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& t : b.system_teams) {
+      team->bind(1, t.id).bind(2, t.org_id).bind(3, t.name).bind(4, t.description).bind(5, t.system_team);
+      team->bind(6, labels_to_json(t.labels)).bind(7, t.created_at).bind(8, t.updated_at).run();
+      team->reset();
+    }
+    Query role(c,
+               "INSERT INTO role_assignments (id, org_id, principal_kind, principal_id, role_name, entity_type_name, "
+               "entity_id, entity_region, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& r : b.team_roles) {
+      role->bind(1, r.id).bind(2, r.org_id).bind(3, r.principal_kind).bind(4, r.principal_id).bind(5, r.role_name);
+      role->bind(6, r.entity_type_name).bind(7, r.entity_id).bind(8, r.entity_region).bind(9, o.created_at).run();
+      role->reset();
+    }
+    Query member(c,
+                 "INSERT INTO team_members (team_id, org_id, principal_kind, principal_id, created_at) VALUES (?, ?, "
+                 "'user', ?, ?)");
+    member->bind(1, b.admin_team_id).bind(2, o.id).bind(3, u.id).bind(4, o.created_at).run();
+
+    const auto& t = b.admin_token;
+    Query token(c,
+                "INSERT INTO access_tokens (id, org_id, owner_kind, owner_id, name, token_hash, expires_at, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    token->bind(1, t.id).bind(2, t.org_id).bind(3, kind_name(t.owner_kind)).bind(4, t.owner_id).bind(5, t.name);
+    token->bind(6, t.token_hash).bind(7, t.expires_at).bind(8, t.created_at).bind(9, t.updated_at).run();
+  });
+}
+
+std::optional<Organization> SqliteStore::get_organization(const OrgId& org) {
+  auto c = reader();
+  Query q(*c,
+          "SELECT id, name, owner_id, login_path, state, retention_period_days, created_at, updated_at FROM "
+          "organizations WHERE id = ?");
+  q->bind(1, org.str());
+  if (!q->step()) return std::nullopt;
+  return Organization{q->text(0), q->text(1), q->text(2),    q->text(3),
+                      q->text(4), q->integer(5), q->integer(6), q->integer(7)};
+}
+
+std::optional<TokenLookup> SqliteStore::find_token_by_hash(const std::string& token_hash) {
+  auto c = reader();
+  Query q(*c,
+          "SELECT t.id, t.org_id, t.owner_kind, t.owner_id, t.name, t.token_hash, t.expires_at, t.revoked_at, "
+          "t.revoked_by, t.last_used_at, t.created_at, t.updated_at, "
+          "CASE t.owner_kind WHEN 'user' THEN EXISTS (SELECT 1 FROM users u WHERE u.id = t.owner_id AND u.org_id = "
+          "t.org_id) ELSE EXISTS (SELECT 1 FROM system_accounts s WHERE s.id = t.owner_id AND s.org_id = t.org_id) "
+          "END FROM access_tokens t WHERE t.token_hash = ?");
+  q->bind(1, token_hash);
+  if (!q->step()) return std::nullopt;
+  TokenLookup out;
+  auto& t = out.token;
+  t.id = q->text(0);
+  t.org_id = q->text(1);
+  t.owner_kind = q->text(2) == "user" ? PrincipalKind::user : PrincipalKind::system_account;
+  t.owner_id = q->text(3);
+  t.name = q->text(4);
+  t.token_hash = q->text(5);
+  t.expires_at = q->integer(6);
+  if (!q->is_null(7)) t.revoked_at = q->integer(7);
+  t.revoked_by = q->text(8);
+  if (!q->is_null(9)) t.last_used_at = q->integer(9);
+  t.created_at = q->integer(10);
+  t.updated_at = q->integer(11);
+  out.owner_exists = q->integer(12) != 0;
+  return out;
+}
+
+void SqliteStore::touch_token(const std::string& token_id, std::int64_t used_at) {
+  write([&](Connection& c) {
+    Query q(c, "UPDATE access_tokens SET last_used_at = ? WHERE id = ?");
+    q->bind(1, used_at).bind(2, token_id).run();
+  });
+}
+
+std::optional<User> SqliteStore::get_user(const OrgId& org, const std::string& user_id) {
+  auto c = reader();
+  Query q(*c,
+          "SELECT id, org_id, email, full_name, preferred_name, active, created_at, updated_at FROM users WHERE "
+          "org_id = ? AND id = ?");
+  q->bind(1, org.str()).bind(2, user_id);
+  if (!q->step()) return std::nullopt;
+  return User{q->text(0), q->text(1), q->text(2), q->text(3), q->text(4), q->integer(5) != 0, q->integer(6), q->integer(7)};
+}
+
+std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const std::string& principal_kind,
+                                                         const std::string& principal_id) {
+  auto c = reader();
+  Query q(*c,
+          "SELECT id, org_id, principal_kind, principal_id, role_name, entity_type_name, entity_id, entity_region "
+          "FROM role_assignments WHERE org_id = ?1 AND ((principal_kind = ?2 AND principal_id = ?3) OR "
+          "(principal_kind = 'team' AND principal_id IN (SELECT team_id FROM team_members WHERE org_id = ?1 AND "
+          "principal_kind = ?2 AND principal_id = ?3)))");
+  q->bind(1, org.str()).bind(2, principal_kind).bind(3, principal_id);
+  std::vector<RoleAssignment> out;
+  while (q->step()) {
+    out.push_back({q->text(0), q->text(1), q->text(2), q->text(3), q->text(4), q->text(5), q->text(6), q->text(7)});
+  }
+  return out;
+}
+
+void SqliteStore::insert_control_plane(const ControlPlane& cp) {
+  write([&](Connection& c) {
+    Query q(c, fmt::format("INSERT INTO control_planes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           kControlPlaneColumns));
+    q->bind(1, cp.id).bind(2, cp.org_id).bind(3, cp.name).bind(4, cp.description).bind(5, cp.cluster_type);
+    q->bind(6, cp.auth_type).bind(7, cp.cloud_gateway).bind(8, proxy_urls_to_json(cp.proxy_urls));
+    q->bind(9, labels_to_json(cp.labels)).bind(10, cp.created_at).bind(11, cp.updated_at).run();
+    write_control_plane_labels(c, cp);
+  });
+}
+
+std::optional<ControlPlane> SqliteStore::get_control_plane(const OrgId& org, const std::string& id) {
+  auto c = reader();
+  Query q(*c, fmt::format("SELECT {} FROM control_planes WHERE org_id = ? AND id = ?", kControlPlaneColumns));
+  q->bind(1, org.str()).bind(2, id);
+  if (!q->step()) return std::nullopt;
+  return read_control_plane(*q);
+}
+
+Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
+  std::string where = "org_id = ?";
+  std::vector<std::string> args{org.str()};
+  auto in_list = [&](std::string_view column, const std::vector<std::string>& values, bool negate) {
+    if (values.empty()) return;
+    std::string marks;
+    for (const auto& v : values) {
+      marks += marks.empty() ? "?" : ", ?";
+      args.push_back(v);
+    }
+    where += fmt::format(" AND {} {}IN ({})", column, negate ? "NOT " : "", marks);
+  };
+  in_list("id", query.id_in, false);
+  for (const auto& v : query.name_eq) {
+    where += " AND name = ?";
+    args.push_back(v);
+  }
+  in_list("name", query.name_neq, true);
+  for (const auto& v : query.name_contains) {
+    where += " AND instr(lower(name), lower(?)) > 0";
+    args.push_back(v);
+  }
+  in_list("cluster_type", query.cluster_type_in, false);
+  in_list("cluster_type", query.cluster_type_neq, true);
+  if (query.cloud_gateway) where += *query.cloud_gateway ? " AND cloud_gateway = 1" : " AND cloud_gateway = 0";
+  for (const auto& [key, value] : query.labels) {
+    where += " AND EXISTS (SELECT 1 FROM control_plane_labels l WHERE l.control_plane_id = control_planes.id AND l.key = ?";
+    args.push_back(key);
+    if (value) {
+      where += " AND l.value = ?";
+      args.push_back(*value);
+    }
+    where += ")";
+  }
+  if (query.visible_ids) {
+    if (query.visible_ids->empty()) return {};
+    in_list("id", *query.visible_ids, false);
+  }
+
+  auto c = reader();
+  Page<ControlPlane> page;
+  {
+    Query count(*c, fmt::format("SELECT COUNT(*) FROM control_planes WHERE {}", where), Query::Caching::uncached);
+    int i = 1;
+    for (const auto& a : args) count->bind(i++, a);
+    count->step();
+    page.total = count->integer(0);
+  }
+  const char* direction = query.newest_first ? "DESC" : "ASC";
+  Query rows(*c, fmt::format("SELECT {} FROM control_planes WHERE {} ORDER BY created_at {}, id {} LIMIT ? OFFSET ?",
+                             kControlPlaneColumns, where, direction, direction),
+             Query::Caching::uncached);
+  int i = 1;
+  for (const auto& a : args) rows->bind(i++, a);
+  rows->bind(i, query.page.size);
+  rows->bind(i + 1, (query.page.number - 1) * query.page.size);
+  while (rows->step()) page.items.push_back(read_control_plane(*rows));
+  return page;
+}
+
+bool SqliteStore::update_control_plane(const ControlPlane& cp) {
+  bool found = false;
+  write([&](Connection& c) {
+    Query q(c,
+            "UPDATE control_planes SET name = ?, description = ?, auth_type = ?, proxy_urls = ?, labels = ?, "
+            "updated_at = ? WHERE org_id = ? AND id = ?");
+    q->bind(1, cp.name).bind(2, cp.description).bind(3, cp.auth_type).bind(4, proxy_urls_to_json(cp.proxy_urls));
+    q->bind(5, labels_to_json(cp.labels)).bind(6, cp.updated_at).bind(7, cp.org_id).bind(8, cp.id).run();
+    found = sqlite3_changes(c.handle()) > 0;
+    if (found) write_control_plane_labels(c, cp);
+  });
+  return found;
+}
+
+bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) {
+  bool found = false;
+  write([&](Connection& c) {
+    Query q(c, "DELETE FROM control_planes WHERE org_id = ? AND id = ?");
+    q->bind(1, org.str()).bind(2, id).run();
+    found = sqlite3_changes(c.handle()) > 0;
+  });
+  return found;
+}
+
+}  // namespace ok::store::sqlite

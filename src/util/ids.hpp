@@ -1,0 +1,22 @@
+#pragma once
+// Identifiers and timestamps shared by every resource.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ok::util {
+
+// A random (version 4) UUID, lower-case, from the OS CSPRNG.
+std::string new_uuid();
+
+// Milliseconds since the Unix epoch, the unit every stored timestamp uses.
+std::int64_t now_ms();
+
+// 2026-01-02T03:04:05.678Z, the one timestamp format of the platform APIs.
+std::string format_rfc3339_ms(std::int64_t epoch_ms);
+
+// Parses an RFC 3339 date-time into epoch milliseconds; false if it is not one.
+bool parse_rfc3339(std::string_view text, std::int64_t& epoch_ms);
+
+}  // namespace ok::util

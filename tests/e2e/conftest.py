@@ -1,0 +1,202 @@
+"""End-to-end harness: starts the real openkonnect binary on a free loopback port with a
+fresh SQLite database, and offers helpers to talk HTTP to it and check the error contract
+against the Konnect specs in ../shared/konnect (when present)."""
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("OPENKONNECT_BIN", str(ROOT / "build" / "openkonnect"))
+SPEC_DIR = ROOT.parent / "shared" / "konnect" / "spec"
+
+TRACE_RE = re.compile(r"^kong:trace:[0-9]+$")
+TITLES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
+    415: "Unsupported Media Type", 429: "Too Many Requests",
+    431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable",
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One running openkonnect process with its own database and log files."""
+
+    def __init__(self, extra_args=(), env=None, database=None):
+        self.dir = tempfile.mkdtemp(prefix="ok-e2e-")
+        self.database = database or "sqlite:" + os.path.join(self.dir, "openkonnect.db")
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.stdout_path = os.path.join(self.dir, "stdout.log")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.args = [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--database", self.database,
+                     *extra_args]
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.session = requests.Session()
+
+    def start(self, timeout=15):
+        self.proc = subprocess.Popen(self.args, stdout=open(self.stdout_path, "ab"),
+                                     stderr=open(self.stderr_path, "ab"), env=self.env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, self.stderr()))
+            try:
+                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not become healthy: " + self.stderr())
+
+    def stop(self, timeout=20):
+        """SIGTERM, then wait; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stdout(self):
+        with open(self.stdout_path, errors="replace") as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def cli(self, *args, check=True):
+        out = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30, env=self.env)
+        if check and out.returncode != 0:
+            raise AssertionError("openkonnect %s failed (%d): %s" % (" ".join(args), out.returncode, out.stderr))
+        return out
+
+    def create_org(self, name="acme", email=None):
+        email = email or "admin-%s@example.com" % name.replace(" ", "-")
+        out = self.cli("org", "create", "--database", self.database, "--name", name, "--admin-email", email)
+        return json.loads(out.stdout)
+
+    def request(self, method, path, token=None, headers=None, **kwargs):
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        kwargs.setdefault("timeout", 10)
+        return self.session.request(method, self.base + path, headers=hdrs, **kwargs)
+
+
+@pytest.fixture
+def start_server():
+    """Factory: start_server(*extra_args) -> started Server; all are stopped at teardown and
+    must exit with status 0 (a sanitizer finding makes the exit non-zero)."""
+    started = []
+
+    def factory(*extra_args, env=None, database=None):
+        srv = Server(extra_args, env=env, database=database).start()
+        started.append(srv)
+        return srv
+
+    yield factory
+    for srv in started:
+        code = srv.stop()
+        assert code in (0, None) or code == -signal.SIGKILL, \
+            "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server shared by one test module."""
+    srv = Server().start()
+    yield srv
+    code = srv.stop()
+    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+
+
+@pytest.fixture(scope="module")
+def org(server):
+    """An organization with an admin token on the module's server."""
+    return server.create_org("org-%d" % free_port())
+
+
+# --- the error contract -------------------------------------------------------------------
+
+_schemas = {}
+
+
+def spec_schema(spec_file, name):
+    """A component schema of a spec, resolvable with its $refs; None if ../shared is absent."""
+    try:
+        import yaml
+        import jsonschema  # noqa: F401
+    except ImportError:
+        return None
+    path = SPEC_DIR / spec_file
+    if not path.exists():
+        return None
+    if spec_file not in _schemas:
+        with open(path) as f:
+            _schemas[spec_file] = yaml.safe_load(f)
+    doc = _schemas[spec_file]
+    schema = dict(doc["components"]["schemas"][name])
+    schema["components"] = doc["components"]
+    return schema
+
+
+def validate_against(instance, spec_file, name):
+    schema = spec_schema(spec_file, name)
+    if schema is None:
+        pytest.skip("../shared/konnect specs (or PyYAML/jsonschema) absent: schema check skipped")
+    import jsonschema
+    jsonschema.validate(instance, schema)
+
+
+def assert_problem(resp, status, detail=None):
+    """Checks one error response against the contract and returns its JSON body."""
+    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:500])
+    assert resp.headers.get("Content-Type", "").startswith("application/problem+json"), resp.headers
+    body = resp.json()
+    for key in ("status", "title", "type", "instance", "detail"):
+        assert key in body, "missing %s in %s" % (key, body)
+    assert body["status"] == status and isinstance(body["status"], int)
+    assert body["title"] == TITLES[status]
+    assert TRACE_RE.match(body["instance"]), body["instance"]
+    assert body["instance"] == "kong:trace:" + resp.headers.get("X-Kong-Request-Id", ""), resp.headers
+    if detail is not None:
+        assert body["detail"] == detail, body["detail"]
+    if status == 400:
+        assert isinstance(body.get("invalid_parameters"), list) and body["invalid_parameters"], body
+        validate_against(body, "control-planes_v2.yaml", "BadRequestError")
+    else:
+        validate_against(body, "control-planes_v2.yaml", "BaseError")
+    return body
+
+
+def param(body, field):
+    """The invalid_parameters entry for `field`."""
+    for p in body["invalid_parameters"]:
+        if p["field"] == field:
+            return p
+    raise AssertionError("no invalid parameter %r in %s" % (field, body["invalid_parameters"]))

@@ -1,0 +1,78 @@
+"""The error contract on the basics: unknown paths, methods, authentication, bodies."""
+import requests
+
+from conftest import assert_problem, param
+
+
+def test_unknown_path_is_404_problem(server):
+    resp = server.request("GET", "/v2/nope")
+    body = assert_problem(resp, 404)
+    assert body["instance"].startswith("kong:trace:")
+
+
+def test_every_response_has_a_fresh_trace_id(server):
+    ids = {server.request("GET", "/healthz").headers["X-Kong-Request-Id"] for _ in range(20)}
+    assert len(ids) == 20
+
+
+def test_known_path_other_method_is_405_with_allow(server):
+    resp = server.request("DELETE", "/v2/control-planes")
+    assert_problem(resp, 405)
+    assert set(m.strip() for m in resp.headers["Allow"].split(",")) == {"GET", "POST"}
+
+
+def test_missing_token_is_401(server):
+    body = assert_problem(server.request("GET", "/v2/control-planes"), 401)
+    assert body["detail"] == "A valid token is required."
+
+
+def test_unknown_token_is_401_invalid_credentials(server):
+    for token in ("kpat_" + "a" * 48, "garbage", "spat_short"):
+        body = assert_problem(server.request("GET", "/v2/control-planes", token=token), 401)
+        assert body["detail"] == "Invalid credentials."
+
+
+def test_malformed_json_reports_position(server, org):
+    resp = server.request("POST", "/v2/control-planes", token=org["token"],
+                          data=b'{"name":\n  "x",, }', headers={"Content-Type": "application/json"})
+    body = assert_problem(resp, 400)
+    reason = param(body, "body")["reason"]
+    assert "line 2" in reason and "column" in reason, reason
+
+
+def test_wrong_content_type_is_415(server, org):
+    resp = server.request("POST", "/v2/control-planes", token=org["token"], data=b"name=x",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(resp, 415)
+
+
+def test_all_body_problems_reported_at_once(server, org):
+    resp = server.request("POST", "/v2/control-planes", token=org["token"],
+                          json={"name": "x", "description": 5, "cluster_type": "NOPE", "id": "abc", "extra": 1})
+    body = assert_problem(resp, 400)
+    assert param(body, "name")["rule"] == "min_length"
+    assert param(body, "name")["minimum"] == 2
+    assert param(body, "description")["rule"] == "is_string"
+    assert param(body, "cluster_type")["rule"] == "enum"
+    assert "CLUSTER_TYPE_CONTROL_PLANE" in param(body, "cluster_type")["choices"]
+    assert param(body, "id")["rule"] == "unknown_property"
+    assert param(body, "extra")["rule"] == "unknown_property"
+
+
+def test_bad_query_and_path_parameters(server, org):
+    body = assert_problem(server.request("GET", "/v2/control-planes?page[size]=abc", token=org["token"]), 400)
+    p = param(body, "page[size]")
+    assert p["source"] == "query" and p["rule"] == "is_integer"
+    body = assert_problem(server.request("GET", "/v2/control-planes/not-a-uuid", token=org["token"]), 400)
+    p = param(body, "controlPlaneId")
+    assert p["source"] == "path" and p["reason"] == "invalid ID format"
+
+
+def test_healthz_and_metrics(server):
+    assert server.request("GET", "/healthz").json() == {"status": "ok"}
+    server.request("GET", "/v2/nope")
+    text = server.request("GET", "/metrics").text
+    assert "openkonnect_http_requests_total" in text
+    assert 'route="unmatched",status="404"' in text
+    assert "openkonnect_http_request_duration_seconds_bucket" in text
+    assert "openkonnect_open_connections" in text

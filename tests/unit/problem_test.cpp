@@ -1,0 +1,68 @@
+#include "errors/problem.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace {
+
+using ok::errors::ApiError;
+using ok::errors::InvalidParameter;
+using ok::errors::Rule;
+using ok::errors::Source;
+
+boost::json::object render(const ApiError& e, std::uint64_t trace = 42) {
+  return boost::json::parse(ok::errors::render_problem(e, trace)).as_object();
+}
+
+TEST(Problem, NotFoundHasTheFiveFields) {
+  auto body = render(ApiError::not_found("The requested control plane was not found."), 123456789);
+  EXPECT_EQ(body.at("status").as_int64(), 404);
+  EXPECT_EQ(body.at("title").as_string(), "Not Found");
+  EXPECT_EQ(body.at("type").as_string(), "https://httpstatuses.com/404");
+  EXPECT_EQ(body.at("instance").as_string(), "kong:trace:123456789");
+  EXPECT_EQ(body.at("detail").as_string(), "The requested control plane was not found.");
+  EXPECT_FALSE(body.contains("invalid_parameters"));
+}
+
+TEST(Problem, BadRequestCarriesRuleSpecificKeys) {
+  ok::errors::InvalidParameters params;
+  params.push_back({.field = "name", .rule = Rule::min_length, .reason = "too short", .limit = 2});
+  params.push_back({.field = "proxy_urls", .rule = Rule::max_items, .reason = "too many", .limit = 5});
+  InvalidParameter choice{.field = "sort", .rule = Rule::enum_, .reason = "bad", .source = Source::query};
+  choice.choices.emplace_back("created_at");
+  params.push_back(choice);
+  params.push_back({.field = "labels.kong", .rule = Rule::is_label, .reason = "reserved"});
+  auto body = render(ApiError::bad_request(params));
+  const auto& items = body.at("invalid_parameters").as_array();
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0].at("rule").as_string(), "min_length");
+  EXPECT_EQ(items[0].at("minimum").as_int64(), 2);
+  EXPECT_FALSE(items[0].as_object().contains("maximum"));
+  EXPECT_EQ(items[1].at("maximum").as_int64(), 5);
+  EXPECT_EQ(items[2].at("rule").as_string(), "enum");
+  EXPECT_EQ(items[2].at("source").as_string(), "query");
+  EXPECT_EQ(items[2].at("choices").as_array().size(), 1u);
+  EXPECT_EQ(items[3].as_object().size(), 4u);  // field, rule, reason, source only
+}
+
+TEST(Problem, BadRequestIsNeverEmpty) {
+  auto body = render(ApiError::bad_request(ok::errors::InvalidParameters{}));
+  EXPECT_EQ(body.at("invalid_parameters").as_array().size(), 1u);
+}
+
+TEST(Problem, TitlesAreFixedPerStatus) {
+  EXPECT_EQ(render(ApiError::unauthenticated()).at("title").as_string(), "Unauthorized");
+  EXPECT_EQ(render(ApiError::unauthenticated()).at("detail").as_string(), "A valid token is required.");
+  EXPECT_EQ(render(ApiError::invalid_credentials()).at("detail").as_string(), "Invalid credentials.");
+  EXPECT_EQ(render(ApiError::forbidden("x")).at("title").as_string(), "Forbidden");
+  EXPECT_EQ(render(ApiError::conflict("x")).at("status").as_int64(), 409);
+  EXPECT_EQ(render(ApiError::content_too_large(10)).at("title").as_string(), "Content Too Large");
+  EXPECT_EQ(render(ApiError::unsupported_media_type()).at("status").as_int64(), 415);
+  EXPECT_EQ(render(ApiError::too_many_requests(3)).at("title").as_string(), "Too Many Requests");
+  EXPECT_EQ(render(ApiError::header_fields_too_large(10)).at("title").as_string(), "Request Header Fields Too Large");
+  EXPECT_EQ(render(ApiError::internal()).at("title").as_string(), "Internal Server Error");
+  EXPECT_EQ(render(ApiError::unavailable()).at("status").as_int64(), 503);
+  EXPECT_EQ(render(ApiError::method_not_allowed({"GET"})).at("title").as_string(), "Method Not Allowed");
+}
+
+}  // namespace
