@@ -48,6 +48,13 @@ boost::json::value RequestContext::json_body() const {
   return json::parse_body(request_.body, services_.settings.max_json_depth);
 }
 
+boost::json::object RequestContext::validated_body(const schema::ObjectSchema& schema, schema::Mode mode) const {
+  auto body = json_body();
+  auto problems = schema::validate(body, schema, mode);
+  if (!problems.empty()) throw errors::ApiError::bad_request(std::move(problems), "Invalid request body.");
+  return std::move(body.as_object());
+}
+
 const std::vector<store::RoleAssignment>& RequestContext::roles() {
   if (!roles_) roles_ = services_.store.effective_roles(org(), principal().kind_name(), principal().id);
   return *roles_;

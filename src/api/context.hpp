@@ -8,6 +8,7 @@
 #include "auth/permissions.hpp"
 #include "http/request.hpp"
 #include "http/router.hpp"
+#include "schema/validator.hpp"
 #include "store/store.hpp"
 
 #include <boost/json/value.hpp>
@@ -44,6 +45,9 @@ class RequestContext {
 
   // The body as JSON: 415 unless Content-Type is JSON, 400 when it does not parse.
   boost::json::value json_body() const;
+  // The body as a JSON object valid against `schema`: 415/400 as above, then one 400 that
+  // lists every schema violation.
+  boost::json::object validated_body(const schema::ObjectSchema& schema, schema::Mode mode) const;
 
   // Throws 403 naming the role needed when the principal may not perform `action`.
   void authorize(const auth::Action& action);

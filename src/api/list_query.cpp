@@ -123,8 +123,14 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
         problems.push_back(query_problem(key, Rule::invalid, "is not a valid filter parameter"));
         continue;
       }
-      const auto spec_it = std::find_if(spec.filters.begin(), spec.filters.end(),
-                                        [&](const FilterSpec& f) { return f.field == field; });
+      // A spec field "labels.*" matches any "labels.<key>" (Identity's label filters).
+      const auto spec_it = std::find_if(spec.filters.begin(), spec.filters.end(), [&](const FilterSpec& f) {
+        if (f.field.ends_with(".*")) {
+          const auto prefix = std::string_view(f.field).substr(0, f.field.size() - 1);
+          return field.size() > prefix.size() && std::string_view(field).starts_with(prefix);
+        }
+        return f.field == field;
+      });
       const std::string field_path = op.empty() ? fmt::format("[filter][{}]", field)
                                                 : fmt::format("[filter][{}][{}]", field, op);
       if (spec_it == spec.filters.end()) {
@@ -139,6 +145,10 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
       }
       FilterTerm term{field, op, {}};
       term.values = (op == "oeq" || op == "ocontains") ? split_csv(value) : std::vector<std::string>{value};
+      if (op == "exists" && value != "true" && value != "false" && !value.empty()) {
+        problems.push_back(query_problem(field_path, Rule::is_boolean, "must be true or false"));
+        continue;
+      }
       bool ok = true;
       for (const auto& v : term.values) {
         if (f.kind == FilterKind::boolean && v != "true" && v != "false") {

@@ -19,6 +19,19 @@ class ConflictError : public std::runtime_error {
   std::string constraint_;
 };
 
+// The write was refused because it would break an invariant the store guards inside its
+// transaction (so that concurrent requests cannot both pass a check and then both write):
+// removing the last member of the Organization Admin team, an eleventh token, ...
+// `rule` names the invariant; handlers map it to the contract's answer.
+class InvariantError : public std::runtime_error {
+ public:
+  explicit InvariantError(std::string rule) : std::runtime_error("invariant: " + rule), rule_(std::move(rule)) {}
+  const std::string& rule() const { return rule_; }
+
+ private:
+  std::string rule_;
+};
+
 // The database cannot be reached or written (missing, read-only, disk full, locked for too
 // long). Answered with 503; the server keeps running and recovers when the cause goes away.
 class UnavailableError : public std::runtime_error {

@@ -60,6 +60,16 @@ struct AccessToken {
   std::int64_t updated_at = 0;
 };
 
+struct SystemAccount {
+  std::string id;
+  std::string org_id;
+  std::string name;
+  std::string description;
+  bool konnect_managed = false;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
 struct ProxyUrl {
   std::string host;
   std::int64_t port = 0;

@@ -49,6 +49,53 @@ struct OrganizationBootstrap {
   AccessToken admin_token;
 };
 
+// Numbered-page queries of identity collections. Empty members mean "no condition".
+struct StringFilter {
+  std::vector<std::string> eq;
+  std::vector<std::string> contains;
+};
+
+struct UserQuery {
+  PageRequest page;
+  std::vector<std::string> id_eq;
+  StringFilter email;
+  StringFilter full_name;
+  std::optional<bool> active;
+  std::optional<std::string> team_id;  // members of this team only
+  std::optional<std::vector<std::string>> visible_ids;
+};
+
+struct TeamQuery {
+  PageRequest page;
+  StringFilter name;
+  std::vector<std::pair<std::string, std::string>> label_eq;        // key, value
+  std::vector<std::pair<std::string, std::string>> label_contains;  // key, substring
+  std::vector<std::string> label_exists;
+  // Teams having this principal as a member ("user"/"system_account", id).
+  std::optional<std::pair<std::string, std::string>> member;
+  std::optional<std::vector<std::string>> visible_ids;
+};
+
+struct SystemAccountQuery {
+  PageRequest page;
+  StringFilter name;
+  StringFilter description;
+  std::optional<bool> konnect_managed;
+  std::optional<std::string> team_id;
+  std::optional<std::vector<std::string>> visible_ids;
+};
+
+struct RoleAssignmentQuery {
+  std::vector<std::string> entity_id;
+  std::vector<std::string> role_name;
+  std::vector<std::string> entity_type_name;
+};
+
+struct TokenQuery {
+  PageRequest page;
+  StringFilter name;
+};
+
 // A resolved credential: the token and the principal it belongs to.
 struct TokenLookup {
   AccessToken token;
@@ -88,17 +135,78 @@ class Store {
   virtual void touch_token(const std::string& token_id, std::int64_t used_at) = 0;
 
   // --- users
+  // Inserts a user; ConflictError when the organization already has the email.
+  virtual void insert_user(const User& user) = 0;
   virtual std::optional<User> get_user(const OrgId& org, const std::string& user_id) = 0;
+  virtual std::optional<User> find_user_by_email(const OrgId& org, const std::string& email) = 0;
+  virtual Page<User> list_users(const OrgId& org, const UserQuery& query) = 0;
+  virtual bool update_user(const User& user) = 0;
+  // Deletes the user with their tokens, memberships and role assignments. InvariantError
+  // "last_admin" when the user is the only member of `protected_team_id`.
+  virtual bool delete_user(const OrgId& org, const std::string& user_id, const std::string& protected_team_id) = 0;
+
+  // --- teams
+  virtual void insert_team(const Team& team) = 0;
+  virtual std::optional<Team> get_team(const OrgId& org, const std::string& team_id) = 0;
+  virtual std::optional<Team> find_team_by_name(const OrgId& org, const std::string& name) = 0;
+  virtual Page<Team> list_teams(const OrgId& org, const TeamQuery& query) = 0;
+  virtual bool update_team(const Team& team) = 0;
+  virtual bool delete_team(const OrgId& org, const std::string& team_id) = 0;
+  // ConflictError when already a member.
+  virtual void add_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
+                               const std::string& principal_id, std::int64_t now) = 0;
+  // False when not a member. InvariantError "last_admin" when removing the last member of
+  // `protected_team_id`.
+  virtual bool remove_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
+                                  const std::string& principal_id, const std::string& protected_team_id) = 0;
+  virtual bool is_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
+                              const std::string& principal_id) = 0;
+
+  // --- role assignments (principal_kind "user", "team" or "system_account")
+  // ConflictError when the same assignment exists.
+  virtual void insert_role_assignment(const RoleAssignment& assignment) = 0;
+  virtual std::vector<RoleAssignment> list_role_assignments(const OrgId& org, const std::string& principal_kind,
+                                                            const std::string& principal_id,
+                                                            const RoleAssignmentQuery& query) = 0;
+  virtual std::optional<RoleAssignment> get_role_assignment(const OrgId& org, const std::string& principal_kind,
+                                                            const std::string& principal_id,
+                                                            const std::string& assignment_id) = 0;
+  virtual bool delete_role_assignment(const OrgId& org, const std::string& principal_kind,
+                                      const std::string& principal_id, const std::string& assignment_id) = 0;
+
+  // --- system accounts
+  virtual void insert_system_account(const SystemAccount& account) = 0;  // ConflictError on name
+  virtual std::optional<SystemAccount> get_system_account(const OrgId& org, const std::string& id) = 0;
+  virtual Page<SystemAccount> list_system_accounts(const OrgId& org, const SystemAccountQuery& query) = 0;
+  virtual bool update_system_account(const SystemAccount& account) = 0;  // ConflictError on name
+  virtual bool delete_system_account(const OrgId& org, const std::string& id) = 0;
+
+  // --- access tokens of a user or system account
+  // Inserts a token. ConflictError when the owner has a token of that name; InvariantError
+  // "token_limit" when the owner already has `max_per_owner` tokens (0: no limit). When
+  // the owner is a user, it becomes active.
+  virtual void insert_token(const AccessToken& token, std::size_t max_per_owner) = 0;
+  virtual std::optional<AccessToken> get_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                                               const std::string& token_id) = 0;
+  virtual Page<AccessToken> list_tokens(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                                        const TokenQuery& query) = 0;
+  // Writes name, revoked_at, revoked_by and updated_at. ConflictError on a duplicate name.
+  virtual bool update_token(const AccessToken& token) = 0;
+  virtual bool delete_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                            const std::string& token_id) = 0;
 
   // --- authorization data: every role that applies to a principal, direct or through teams
   virtual std::vector<RoleAssignment> effective_roles(const OrgId& org, const std::string& principal_kind,
                                                       const std::string& principal_id) = 0;
 
   // --- control planes
-  virtual void insert_control_plane(const ControlPlane& cp) = 0;
+  // Inserts a control plane together with `grants` (the creator's Admin role on it), in one
+  // transaction. ConflictError when the organization already has the name.
+  virtual void insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) = 0;
   virtual std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) = 0;
   virtual Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) = 0;
   virtual bool update_control_plane(const ControlPlane& cp) = 0;  // false: not found
+  // Deletes a control plane and the role assignments scoped to it.
   virtual bool delete_control_plane(const OrgId& org, const std::string& id) = 0;
 };
 

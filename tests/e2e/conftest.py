@@ -200,3 +200,151 @@ def param(body, field):
         if p["field"] == field:
             return p
     raise AssertionError("no invalid parameter %r in %s" % (field, body["invalid_parameters"]))
+
+
+# --- raw HTTP over sockets (for malformed requests and transport behaviour) ---------------
+
+
+class RawResponse:
+    """One HTTP response read off a raw socket; quacks enough like requests.Response for
+    assert_problem (status_code, headers, text, json())."""
+
+    def __init__(self, status_code, reason, headers, content, interim=()):
+        from requests.structures import CaseInsensitiveDict
+        self.status_code = status_code
+        self.reason = reason
+        self.headers = CaseInsensitiveDict(headers)
+        self.header_list = headers
+        self.content = content
+        self.text = content.decode("utf-8", "replace")
+        self.interim = list(interim)
+
+    def json(self):
+        return json.loads(self.content)
+
+    def __repr__(self):
+        return "<RawResponse %d %r %r>" % (self.status_code, dict(self.headers), self.content[:300])
+
+
+class RawConnection:
+    """A client socket with a read buffer. read_response() returns a RawResponse, or None when
+    the peer closed (EOF or reset) before sending any byte of a response. A timeout raises
+    socket.timeout: the server hung."""
+
+    def __init__(self, port, timeout=5.0, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.reset = False  # the last None from read_response came from a reset, not EOF
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _fill(self):
+        try:
+            chunk = self.sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            self.reset = True
+            return False
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def read_until_eof(self):
+        """True when the peer closes (EOF or reset); raises socket.timeout if it does not."""
+        while self._fill():
+            pass
+        return True
+
+    def read_response(self):
+        interim = []
+        while True:
+            while b"\r\n\r\n" not in self.buf:
+                if not self._fill():
+                    if not self.buf:
+                        return None  # closed without a (final) answer; interim 1xx may have come
+                    raise AssertionError("connection closed in the middle of a response: %r" % self.buf[:500])
+            head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+            lines = head.split(b"\r\n")
+            parts = lines[0].split(b" ", 2)
+            assert len(parts) >= 2 and parts[0].startswith(b"HTTP/1."), "bad status line %r" % lines[0]
+            status = int(parts[1])
+            reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
+            headers = []
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                headers.append((name.decode("latin-1").strip(), value.decode("latin-1").strip()))
+            if 100 <= status < 200:
+                interim.append(status)
+                continue
+            hdrs = {k.lower(): v for k, v in headers}
+            if "content-length" in hdrs:
+                n = int(hdrs["content-length"])
+                while len(self.buf) < n:
+                    if not self._fill():
+                        raise AssertionError("connection closed in a response body: %r" % self.buf[:500])
+                body, self.buf = self.buf[:n], self.buf[n:]
+            elif "chunked" in hdrs.get("transfer-encoding", "").lower():
+                body = b""
+                while True:
+                    while b"\r\n" not in self.buf:
+                        assert self._fill(), "connection closed in a chunked body"
+                    size_line, self.buf = self.buf.split(b"\r\n", 1)
+                    size = int(size_line.split(b";")[0], 16)
+                    while len(self.buf) < size + 2:
+                        assert self._fill(), "connection closed in a chunked body"
+                    body += self.buf[:size]
+                    self.buf = self.buf[size + 2:]
+                    if size == 0:
+                        break
+            elif status in (204, 304):
+                body = b""
+            else:
+                self.read_until_eof()
+                body, self.buf = self.buf, b""
+            return RawResponse(status, reason, headers, body, interim)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def raw_exchange(port, data, timeout=5.0, half_close=False):
+    """Sends `data` on a new connection (from a thread, so a large upload cannot deadlock
+    against an early answer), then reads one response. Returns (RawResponse or None, conn);
+    None means the server closed the connection without answering."""
+    import threading
+    conn = RawConnection(port, timeout=timeout)
+
+    def sender():
+        try:
+            conn.sock.sendall(data)
+            if half_close:
+                conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server answered early and stopped reading: fine, the answer is what counts
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    try:
+        resp = conn.read_response()
+    finally:
+        t.join(timeout)
+    return resp, conn
+
+
+def raw_get(port, path="/healthz", headers=(), timeout=5.0):
+    """A well-formed GET on a new connection; returns the RawResponse."""
+    req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n" % (
+        path, "".join("%s: %s\r\n" % h for h in headers))
+    resp, conn = raw_exchange(port, req.encode(), timeout=timeout)
+    conn.close()
+    return resp

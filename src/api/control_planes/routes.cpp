@@ -35,13 +35,6 @@ const ListSpec& list_spec() {
   throw errors::ApiError::conflict(fmt::format("Control plane with name [{}] already exists.", name));
 }
 
-bj::object validated_body(RequestContext& ctx, const schema::ObjectSchema& schema, schema::Mode mode) {
-  auto body = ctx.json_body();
-  auto problems = schema::validate(body, schema, mode);
-  if (!problems.empty()) throw errors::ApiError::bad_request(std::move(problems), "Invalid request body.");
-  return std::move(body.as_object());
-}
-
 // The control plane at {controlPlaneId}, in the caller's organization: 400 for a malformed
 // id, then 404, before any permission check (the contract's order).
 store::ControlPlane load(RequestContext& ctx) {
@@ -53,14 +46,20 @@ store::ControlPlane load(RequestContext& ctx) {
 
 http::Response create(RequestContext& ctx) {
   ctx.authorize({auth::kControlPlanes, Verb::create, {}});
-  auto body = validated_body(ctx, create_schema(), schema::Mode::create);
+  auto body = ctx.validated_body(create_schema(), schema::Mode::create);
   store::ControlPlane cp;
   cp.id = util::new_uuid();
   cp.org_id = ctx.org().str();
   apply(cp, body);
   cp.created_at = cp.updated_at = util::now_ms();
+  // The creator becomes Admin of what it creates, unless it already administers them all.
+  std::vector<store::RoleAssignment> grants;
+  if (!auth::decide(ctx.roles(), {auth::kControlPlanes, Verb::remove, cp.id}).allowed) {
+    grants.push_back({util::new_uuid(), cp.org_id, ctx.principal().kind_name(), ctx.principal().id, "Admin",
+                      std::string(auth::kControlPlanes), cp.id, "*"});
+  }
   try {
-    ctx.store().insert_control_plane(cp);
+    ctx.store().insert_control_plane(cp, grants);
   } catch (const store::ConflictError&) {
     name_conflict(cp.name);
   }
@@ -107,7 +106,7 @@ http::Response get(RequestContext& ctx) {
 http::Response update(RequestContext& ctx) {
   auto cp = load(ctx);
   ctx.authorize({auth::kControlPlanes, Verb::update, cp.id});
-  auto body = validated_body(ctx, update_schema(), schema::Mode::update);
+  auto body = ctx.validated_body(update_schema(), schema::Mode::update);
   apply(cp, body);
   auto problems = errors::InvalidParameters{};
   if (cp.labels.size() > 50) {

@@ -127,6 +127,9 @@ CREATE TABLE control_plane_group_members (
 );
 CREATE INDEX control_plane_group_members_member ON control_plane_group_members (member_id);
 )sql"},
+      {2, "token names unique per owner", R"sql(
+CREATE UNIQUE INDEX access_tokens_owner_name ON access_tokens (owner_kind, owner_id, name);
+)sql"},
   };
   return all;
 }

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/codec.hpp"
 #include "store/sqlite/migrations.hpp"
 
 #include <boost/json.hpp>
@@ -13,21 +14,6 @@ namespace {
 namespace bj = boost::json;
 constexpr std::size_t kMaxBatch = 256;
 
-std::string kind_name(PrincipalKind kind) { return kind == PrincipalKind::user ? "user" : "system_account"; }
-
-std::string labels_to_json(const std::vector<std::pair<std::string, std::string>>& labels) {
-  bj::object o;
-  for (const auto& [k, v] : labels) o[k] = v;
-  return bj::serialize(o);
-}
-
-std::vector<std::pair<std::string, std::string>> labels_from_json(const std::string& text) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto v = bj::parse(text);
-  for (const auto& [k, val] : v.as_object()) out.emplace_back(std::string(k), std::string(val.as_string()));
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 std::string proxy_urls_to_json(const std::vector<ProxyUrl>& urls) {
   bj::array a;
@@ -79,22 +65,6 @@ void write_control_plane_labels(Connection& c, const ControlPlane& cp) {
 }
 
 }  // namespace
-
-class SqliteStore::ReaderLease {
- public:
-  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
-  ReaderLease(ReaderLease&&) = default;
-  ~ReaderLease() {
-    if (!c_) return;
-    std::lock_guard lock(store_.readers_mutex_);
-    store_.idle_readers_.push_back(std::move(c_));
-  }
-  Connection& operator*() { return *c_; }
-
- private:
-  SqliteStore& store_;
-  std::unique_ptr<Connection> c_;
-};
 
 SqliteStore::SqliteStore(std::string path, bool apply) : path_(std::move(path)) {
   writer_ = std::make_unique<Connection>(path_);
@@ -284,16 +254,6 @@ void SqliteStore::touch_token(const std::string& token_id, std::int64_t used_at)
   });
 }
 
-std::optional<User> SqliteStore::get_user(const OrgId& org, const std::string& user_id) {
-  auto c = reader();
-  Query q(*c,
-          "SELECT id, org_id, email, full_name, preferred_name, active, created_at, updated_at FROM users WHERE "
-          "org_id = ? AND id = ?");
-  q->bind(1, org.str()).bind(2, user_id);
-  if (!q->step()) return std::nullopt;
-  return User{q->text(0), q->text(1), q->text(2), q->text(3), q->text(4), q->integer(5) != 0, q->integer(6), q->integer(7)};
-}
-
 std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const std::string& principal_kind,
                                                          const std::string& principal_id) {
   auto c = reader();
@@ -310,7 +270,7 @@ std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const
   return out;
 }
 
-void SqliteStore::insert_control_plane(const ControlPlane& cp) {
+void SqliteStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
   write([&](Connection& c) {
     Query q(c, fmt::format("INSERT INTO control_planes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            kControlPlaneColumns));
@@ -318,6 +278,13 @@ void SqliteStore::insert_control_plane(const ControlPlane& cp) {
     q->bind(6, cp.auth_type).bind(7, cp.cloud_gateway).bind(8, proxy_urls_to_json(cp.proxy_urls));
     q->bind(9, labels_to_json(cp.labels)).bind(10, cp.created_at).bind(11, cp.updated_at).run();
     write_control_plane_labels(c, cp);
+    Query grant(c, "INSERT INTO role_assignments (id, org_id, principal_kind, principal_id, role_name, "
+                   "entity_type_name, entity_id, entity_region, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& r : grants) {
+      grant->bind(1, r.id).bind(2, r.org_id).bind(3, r.principal_kind).bind(4, r.principal_id).bind(5, r.role_name);
+      grant->bind(6, r.entity_type_name).bind(7, r.entity_id).bind(8, r.entity_region).bind(9, cp.created_at).run();
+      grant->reset();
+    }
   });
 }
 
@@ -330,63 +297,29 @@ std::optional<ControlPlane> SqliteStore::get_control_plane(const OrgId& org, con
 }
 
 Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
-  std::string where = "org_id = ?";
-  std::vector<std::string> args{org.str()};
-  auto in_list = [&](std::string_view column, const std::vector<std::string>& values, bool negate) {
-    if (values.empty()) return;
-    std::string marks;
-    for (const auto& v : values) {
-      marks += marks.empty() ? "?" : ", ?";
-      args.push_back(v);
-    }
-    where += fmt::format(" AND {} {}IN ({})", column, negate ? "NOT " : "", marks);
-  };
-  in_list("id", query.id_in, false);
-  for (const auto& v : query.name_eq) {
-    where += " AND name = ?";
-    args.push_back(v);
-  }
-  in_list("name", query.name_neq, true);
-  for (const auto& v : query.name_contains) {
-    where += " AND instr(lower(name), lower(?)) > 0";
-    args.push_back(v);
-  }
-  in_list("cluster_type", query.cluster_type_in, false);
-  in_list("cluster_type", query.cluster_type_neq, true);
-  if (query.cloud_gateway) where += *query.cloud_gateway ? " AND cloud_gateway = 1" : " AND cloud_gateway = 0";
+  Where where("org_id = ?", {org.str()});
+  where.in("id", query.id_in);
+  where.string_filter("name", StringFilter{query.name_eq, query.name_contains});
+  where.in("name", query.name_neq, true);
+  where.in("cluster_type", query.cluster_type_in);
+  where.in("cluster_type", query.cluster_type_neq, true);
+  if (query.cloud_gateway) where.add(*query.cloud_gateway ? "cloud_gateway = 1" : "cloud_gateway = 0");
   for (const auto& [key, value] : query.labels) {
-    where += " AND EXISTS (SELECT 1 FROM control_plane_labels l WHERE l.control_plane_id = control_planes.id AND l.key = ?";
-    args.push_back(key);
     if (value) {
-      where += " AND l.value = ?";
-      args.push_back(*value);
+      where.add("EXISTS (SELECT 1 FROM control_plane_labels l WHERE l.control_plane_id = control_planes.id AND "
+                "l.key = ? AND l.value = ?)",
+                {key, *value});
+    } else {
+      where.add("EXISTS (SELECT 1 FROM control_plane_labels l WHERE l.control_plane_id = control_planes.id AND "
+                "l.key = ?)",
+                {key});
     }
-    where += ")";
   }
-  if (query.visible_ids) {
-    if (query.visible_ids->empty()) return {};
-    in_list("id", *query.visible_ids, false);
-  }
-
+  where.visible("id", query.visible_ids);
   auto c = reader();
-  Page<ControlPlane> page;
-  {
-    Query count(*c, fmt::format("SELECT COUNT(*) FROM control_planes WHERE {}", where), Query::Caching::uncached);
-    int i = 1;
-    for (const auto& a : args) count->bind(i++, a);
-    count->step();
-    page.total = count->integer(0);
-  }
-  const char* direction = query.newest_first ? "DESC" : "ASC";
-  Query rows(*c, fmt::format("SELECT {} FROM control_planes WHERE {} ORDER BY created_at {}, id {} LIMIT ? OFFSET ?",
-                             kControlPlaneColumns, where, direction, direction),
-             Query::Caching::uncached);
-  int i = 1;
-  for (const auto& a : args) rows->bind(i++, a);
-  rows->bind(i, query.page.size);
-  rows->bind(i + 1, (query.page.number - 1) * query.page.size);
-  while (rows->step()) page.items.push_back(read_control_plane(*rows));
-  return page;
+  return paged_select<ControlPlane>(*c, kControlPlaneColumns, "control_planes", where,
+                                    query.newest_first ? "created_at DESC, id DESC" : "created_at, id", query.page,
+                                    read_control_plane);
 }
 
 bool SqliteStore::update_control_plane(const ControlPlane& cp) {
@@ -409,6 +342,11 @@ bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) 
     Query q(c, "DELETE FROM control_planes WHERE org_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, id).run();
     found = sqlite3_changes(c.handle()) > 0;
+    if (found) {
+      Query roles(c, "DELETE FROM role_assignments WHERE org_id = ? AND entity_type_name = 'Control Planes' AND "
+                     "entity_id = ?");
+      roles->bind(1, org.str()).bind(2, id).run();
+    }
   });
   return found;
 }

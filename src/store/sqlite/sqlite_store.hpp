@@ -34,18 +34,76 @@ class SqliteStore final : public Store {
   std::optional<TokenLookup> find_token_by_hash(const std::string& token_hash) override;
   void touch_token(const std::string& token_id, std::int64_t used_at) override;
 
+  void insert_user(const User& user) override;
   std::optional<User> get_user(const OrgId& org, const std::string& user_id) override;
+  std::optional<User> find_user_by_email(const OrgId& org, const std::string& email) override;
+  Page<User> list_users(const OrgId& org, const UserQuery& query) override;
+  bool update_user(const User& user) override;
+  bool delete_user(const OrgId& org, const std::string& user_id, const std::string& protected_team_id) override;
+
+  void insert_team(const Team& team) override;
+  std::optional<Team> get_team(const OrgId& org, const std::string& team_id) override;
+  std::optional<Team> find_team_by_name(const OrgId& org, const std::string& name) override;
+  Page<Team> list_teams(const OrgId& org, const TeamQuery& query) override;
+  bool update_team(const Team& team) override;
+  bool delete_team(const OrgId& org, const std::string& team_id) override;
+  void add_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
+                       const std::string& principal_id, std::int64_t now) override;
+  bool remove_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
+                          const std::string& principal_id, const std::string& protected_team_id) override;
+  bool is_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
+                      const std::string& principal_id) override;
+
+  void insert_role_assignment(const RoleAssignment& assignment) override;
+  std::vector<RoleAssignment> list_role_assignments(const OrgId& org, const std::string& principal_kind,
+                                                    const std::string& principal_id,
+                                                    const RoleAssignmentQuery& query) override;
+  std::optional<RoleAssignment> get_role_assignment(const OrgId& org, const std::string& principal_kind,
+                                                    const std::string& principal_id,
+                                                    const std::string& assignment_id) override;
+  bool delete_role_assignment(const OrgId& org, const std::string& principal_kind, const std::string& principal_id,
+                              const std::string& assignment_id) override;
+
+  void insert_system_account(const SystemAccount& account) override;
+  std::optional<SystemAccount> get_system_account(const OrgId& org, const std::string& id) override;
+  Page<SystemAccount> list_system_accounts(const OrgId& org, const SystemAccountQuery& query) override;
+  bool update_system_account(const SystemAccount& account) override;
+  bool delete_system_account(const OrgId& org, const std::string& id) override;
+
+  void insert_token(const AccessToken& token, std::size_t max_per_owner) override;
+  std::optional<AccessToken> get_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                                       const std::string& token_id) override;
+  Page<AccessToken> list_tokens(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                                const TokenQuery& query) override;
+  bool update_token(const AccessToken& token) override;
+  bool delete_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                    const std::string& token_id) override;
   std::vector<RoleAssignment> effective_roles(const OrgId& org, const std::string& principal_kind,
                                               const std::string& principal_id) override;
 
-  void insert_control_plane(const ControlPlane& cp) override;
+  void insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) override;
   std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) override;
   Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) override;
   bool update_control_plane(const ControlPlane& cp) override;
   bool delete_control_plane(const OrgId& org, const std::string& id) override;
 
  private:
-  class ReaderLease;
+  // A pooled read connection, returned to the pool when the lease ends.
+  class ReaderLease {
+   public:
+    ReaderLease(SqliteStore& store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
+    ReaderLease(ReaderLease&&) = default;
+    ~ReaderLease() {
+      if (!c_) return;
+      std::lock_guard lock(store_.readers_mutex_);
+      store_.idle_readers_.push_back(std::move(c_));
+    }
+    Connection& operator*() { return *c_; }
+
+   private:
+    SqliteStore& store_;
+    std::unique_ptr<Connection> c_;
+  };
   ReaderLease reader();
 
   // Runs `work` on the writer thread inside a transaction; returns once it is durable.

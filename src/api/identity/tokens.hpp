@@ -1,0 +1,22 @@
+#pragma once
+// Rules shared by personal and system-account access tokens.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ok::api::identity {
+
+inline constexpr std::int64_t kMinTokenTtlSeconds = 86'400;       // 1 day
+inline constexpr std::int64_t kMaxTokenTtlSeconds = 31'536'000;   // 365 days
+inline constexpr std::size_t kMaxPersonalTokensPerUser = 10;
+
+// 400 (field `field`) unless `expires_at` lies in the future and at most 365 days ahead.
+void check_expiry(std::int64_t expires_at_ms, std::int64_t now_ms, std::string_view field);
+
+// PATName: letters or digits at both ends; letters, digits, space, `_`, `-`, `.` and `'`
+// inside. "Letter" follows Unicode loosely: any non-ASCII code point outside the
+// punctuation and symbol blocks counts, which is what the spec's \p{L}\p{N} aims at.
+std::string pat_name_problem(std::string_view name);
+
+}  // namespace ok::api::identity

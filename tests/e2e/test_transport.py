@@ -1,0 +1,400 @@
+"""HTTP/1.1 transport behaviour: keep-alive, pipelining, size limits, timeouts, connection
+limits, graceful shutdown and the headers every response carries."""
+import json
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import RawConnection, assert_problem, raw_exchange, raw_get
+
+HOST = "Host: 127.0.0.1\r\n"
+
+
+def req(method, path, token=None, body=None, headers=()):
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+    if token:
+        lines.append("Authorization: Bearer " + token)
+    lines += list(headers)
+    data = b""
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        lines += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def assert_closed_within(conn, seconds):
+    """The server closes `conn` (EOF or reset) within `seconds`; returns the time it took."""
+    started = time.monotonic()
+    conn.sock.settimeout(seconds)
+    try:
+        conn.read_until_eof()
+    except socket.timeout:
+        pytest.fail("the connection was still open after %.1f s" % seconds)
+    return time.monotonic() - started
+
+
+def assert_no_new_connection_served(port):
+    """A new connection is refused, or closed without an answer."""
+    try:
+        conn = RawConnection(port, timeout=3)
+    except ConnectionRefusedError:
+        return
+    try:
+        try:
+            conn.send(req("GET", "/healthz"))
+        except OSError:
+            return
+        assert conn.read_response() is None, "a new connection was served during shutdown"
+    finally:
+        conn.close()
+
+
+# --- keep-alive and pipelining ------------------------------------------------------------
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(server, org):
+    with RawConnection(server.port) as conn:
+        conn.send(req("GET", "/healthz"))
+        r = conn.read_response()
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        assert r.headers.get("Connection", "").lower() != "close"
+
+        conn.send(req("GET", "/v3/users/me", org["token"]))
+        r = conn.read_response()
+        assert r.status_code == 200, r
+        assert r.json()["email"].startswith("admin-")
+
+        conn.send(req("GET", "/v2/nope"))
+        assert_problem(conn.read_response(), 404)
+
+        conn.send(req("POST", "/v2/control-planes", org["token"], {"name": "keepalive-cp"}))
+        r = conn.read_response()
+        assert r.status_code == 201, r
+        cp_id = r.json()["id"]
+
+        conn.send(req("GET", "/v2/control-planes/" + cp_id, org["token"]))
+        r = conn.read_response()
+        assert r.status_code == 200 and r.json()["name"] == "keepalive-cp"
+
+        # An error answer (not a framing error) keeps the connection usable too.
+        conn.send(req("POST", "/v2/control-planes", org["token"], {"name": "keepalive-cp"}))
+        assert_problem(conn.read_response(), 409)
+        conn.send(req("GET", "/healthz"))
+        assert conn.read_response().status_code == 200
+
+
+def test_connection_close_request_header_is_honoured(server):
+    with RawConnection(server.port) as conn:
+        conn.send(req("GET", "/healthz", headers=["Connection: close"]))
+        r = conn.read_response()
+        assert r.status_code == 200
+        assert r.headers.get("Connection", "").lower() == "close"
+        assert_closed_within(conn, 3)
+
+
+def test_http10_without_keep_alive_is_closed_after_the_answer(server):
+    with RawConnection(server.port) as conn:
+        conn.send(b"GET /healthz HTTP/1.0\r\n\r\n")
+        r = conn.read_response()
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        assert_closed_within(conn, 3)
+
+
+def test_pipelined_requests_get_answers_in_order(server, org):
+    with RawConnection(server.port) as conn:
+        conn.send(req("GET", "/healthz") + req("GET", "/v2/pipelined-nope") + req("GET", "/v3/users/me", org["token"]))
+        first, second, third = conn.read_response(), conn.read_response(), conn.read_response()
+        assert first.status_code == 200 and first.json() == {"status": "ok"}
+        assert_problem(second, 404)
+        assert third.status_code == 200 and "email" in third.json(), third
+        ids = {first.headers["X-Kong-Request-Id"], second.headers["X-Kong-Request-Id"],
+               third.headers["X-Kong-Request-Id"]}
+        assert len(ids) == 3
+
+
+def test_pipelined_writes_are_applied_in_order(server, org):
+    with RawConnection(server.port) as conn:
+        conn.send(req("POST", "/v2/control-planes", org["token"], {"name": "pipe-a"})
+                  + req("POST", "/v2/control-planes", org["token"], {"name": "pipe-b"})
+                  + req("GET", "/v2/control-planes?filter[name][contains]=pipe-", org["token"]))
+        a, b, listing = conn.read_response(), conn.read_response(), conn.read_response()
+        assert a.status_code == 201 and a.json()["name"] == "pipe-a", a
+        assert b.status_code == 201 and b.json()["name"] == "pipe-b", b
+        assert listing.status_code == 200, listing
+        assert sorted(cp["name"] for cp in listing.json()["data"]) == ["pipe-a", "pipe-b"]
+
+
+def test_pipelined_framing_error_answers_earlier_requests_then_closes(server):
+    with RawConnection(server.port) as conn:
+        conn.send(req("GET", "/healthz") + b"GET /healthz HTTP/1.1\r\n" + HOST.encode() + b"Bad Header\r\n\r\n"
+                  + req("GET", "/healthz"))
+        assert conn.read_response().status_code == 200
+        assert_problem(conn.read_response(), 400)
+        assert conn.read_response() is None, "a request after a framing error was answered"
+
+
+# --- size limits --------------------------------------------------------------------------
+
+
+def test_header_block_over_16_KiB_is_431(server):
+    ok = raw_get(server.port, headers=[("X-Pad", "a" * (15 * 1024))])
+    assert ok.status_code == 200, ok
+    resp, conn = raw_exchange(server.port, req("GET", "/healthz", headers=["X-Pad: " + "a" * (16 * 1024 + 1)]))
+    conn.close()
+    body = assert_problem(resp, 431)
+    assert "16384" in body["detail"], body
+
+
+def test_body_limit_from_the_flag(start_server):
+    srv = start_server("--max-body-bytes", "1024")
+    org = srv.create_org("limits")
+
+    def post_padded(size, name):
+        body = json.dumps({"name": name}).encode()
+        body += b" " * (size - len(body))
+        assert len(body) == size
+        resp, conn = raw_exchange(srv.port, req("POST", "/v2/control-planes", org["token"], body))
+        conn.close()
+        return resp
+
+    r = post_padded(1000, "cp-1000")
+    assert r.status_code == 201, r
+    r = post_padded(1024, "cp-1024")
+    assert r.status_code == 201, r
+    body = assert_problem(post_padded(1025, "cp-1025"), 413)
+    assert "1024" in body["detail"], body
+
+    # A chunked body is held to the same limit.
+    payload = json.dumps({"name": "cp-chunked"}).encode() + b" " * 1100
+    data = (b"POST /v2/control-planes HTTP/1.1\r\n" + HOST.encode() + b"Authorization: Bearer " + org["token"].encode()
+            + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"".join(b"%x\r\n%s\r\n" % (len(payload[i:i + 100]), payload[i:i + 100]) for i in range(0, len(payload), 100))
+            + b"0\r\n\r\n")
+    resp, conn = raw_exchange(srv.port, data)
+    conn.close()
+    assert_problem(resp, 413)
+    names = {cp["name"] for cp in srv.request("GET", "/v2/control-planes", token=org["token"]).json()["data"]}
+    assert names == {"cp-1000", "cp-1024"}
+
+
+# --- slow and idle clients ----------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_server(start_server):
+    return start_server("--read-timeout-ms", "500", "--idle-timeout-ms", "1000")
+
+
+def test_half_sent_header_is_disconnected(slow_server):
+    with RawConnection(slow_server.port) as conn:
+        conn.send(b"GET /healthz HTTP/1.1\r\nHo")
+        took = assert_closed_within(conn, 2.5)
+        assert conn.buf == b"" or conn.buf.startswith(b"HTTP/1.1 4"), conn.buf[:200]
+        assert took >= 0.3, "closed after %.2f s, before the read timeout" % took
+
+
+def test_trickled_header_is_disconnected_despite_activity(slow_server):
+    # One byte every 100 ms: the header block as a whole must arrive within the read timeout.
+    data = req("GET", "/healthz", headers=["X-Pad: " + "a" * 200])
+    with RawConnection(slow_server.port) as conn:
+        started = time.monotonic()
+        closed = False
+        for byte in data[:-4]:
+            try:
+                conn.send(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.1)
+            if time.monotonic() - started > 4:
+                break
+        if not closed:
+            remaining = max(0.1, 2.5 - (time.monotonic() - started))
+            assert_closed_within(conn, remaining)
+        took = time.monotonic() - started
+        assert took < 2.5, "a trickling client kept the connection for %.1f s" % took
+
+
+def test_half_sent_body_is_disconnected(slow_server):
+    org = slow_server.create_org("slow")
+    with RawConnection(slow_server.port) as conn:
+        head = req("POST", "/v2/control-planes", org["token"], b'{"name":"never-finished"}' + b" " * 75)
+        conn.send(head[:-80])
+        took = assert_closed_within(conn, 2.5)
+        assert conn.buf == b"" or conn.buf.startswith(b"HTTP/1.1 4"), conn.buf[:200]
+        assert took >= 0.3
+    data = slow_server.request("GET", "/v2/control-planes", token=org["token"]).json()["data"]
+    assert data == []
+
+
+def test_idle_keep_alive_connection_is_closed(slow_server):
+    with RawConnection(slow_server.port) as conn:
+        conn.send(req("GET", "/healthz"))
+        assert conn.read_response().status_code == 200
+        took = assert_closed_within(conn, 3)
+        assert 0.7 <= took <= 2.5, "idle connection closed after %.2f s (idle timeout 1 s)" % took
+        assert conn.buf == b"", conn.buf[:200]
+
+
+def test_silent_new_connection_is_closed(slow_server):
+    with RawConnection(slow_server.port) as conn:
+        took = assert_closed_within(conn, 3)
+        assert took <= 2.5
+        assert conn.buf == b""
+    assert raw_get(slow_server.port).status_code == 200
+
+
+# --- connection limit ---------------------------------------------------------------------
+
+
+def test_max_connections(start_server):
+    srv = start_server("--max-connections", "5")
+    srv.session.close()
+    time.sleep(0.3)  # let the server see the start-up health check's connection go
+    held = [RawConnection(srv.port) for _ in range(5)]
+    try:
+        for conn in held:
+            conn.send(req("GET", "/healthz"))
+            assert conn.read_response().status_code == 200
+        for _ in range(2):
+            extra = RawConnection(srv.port, timeout=5)
+            try:
+                try:
+                    extra.send(req("GET", "/healthz"))
+                except OSError:
+                    pass
+                assert extra.read_response() is None, "a connection beyond --max-connections was served"
+            finally:
+                extra.close()
+        for conn in held:  # the first five still work
+            conn.send(req("GET", "/healthz"))
+            assert conn.read_response().status_code == 200
+        held.pop().close()
+        deadline = time.monotonic() + 3
+        while True:  # a freed slot is usable again
+            resp, conn = raw_exchange(srv.port, req("GET", "/healthz", headers=["Connection: close"]))
+            conn.close()
+            if resp is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert resp is not None and resp.status_code == 200
+    finally:
+        for conn in held:
+            conn.close()
+
+
+# --- graceful shutdown --------------------------------------------------------------------
+
+
+def test_sigterm_with_idle_keep_alive_connection_exits_0_quickly(start_server):
+    srv = start_server()
+    with RawConnection(srv.port) as conn:
+        conn.send(req("GET", "/healthz"))
+        assert conn.read_response().status_code == 200
+        started = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        code = srv.proc.wait(timeout=5)
+        assert code == 0, srv.stderr()[-2000:]
+        assert time.monotonic() - started < 3, "an idle connection delayed shutdown"
+        assert_closed_within(conn, 1)
+
+
+def test_request_in_flight_at_sigterm_gets_its_answer(start_server):
+    srv = start_server()
+    org = srv.create_org("shutdown")
+    data = req("POST", "/v2/control-planes", org["token"], {"name": "in-flight"})
+    with RawConnection(srv.port) as conn:
+        conn.send(data[:-8])  # header and part of the body
+        time.sleep(0.2)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert srv.proc.poll() is None, "the server exited with a request in flight"
+        assert_no_new_connection_served(srv.port)
+        conn.send(data[-8:])
+        resp = conn.read_response()
+        assert resp is not None and resp.status_code == 201, resp
+        assert resp.json()["name"] == "in-flight"
+        assert_closed_within(conn, 3)
+    assert srv.proc.wait(timeout=5) == 0, srv.stderr()[-2000:]
+    # The write was committed: it is there after a restart on the same database.
+    again = start_server(database=srv.database)
+    names = [cp["name"] for cp in again.request("GET", "/v2/control-planes", token=org["token"]).json()["data"]]
+    assert names == ["in-flight"]
+
+
+def test_stuck_request_does_not_block_shutdown_beyond_the_grace(start_server):
+    srv = start_server("--shutdown-grace-ms", "500")
+    with RawConnection(srv.port) as conn:
+        conn.send(b"GET /healthz HTTP/1.1\r\nHo")  # never finished (read timeout is 10 s)
+        time.sleep(0.1)
+        started = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        code = srv.proc.wait(timeout=5)
+        assert code == 0, srv.stderr()[-2000:]
+        assert time.monotonic() - started < 2.5
+
+
+# --- headers on every response ------------------------------------------------------------
+
+
+def _error_responses(server, org):
+    token = org["token"]
+    cases = {
+        "404": req("GET", "/v2/headers-nope"),
+        "405": req("PUT", "/v2/control-planes"),
+        "401": req("GET", "/v2/control-planes"),
+        "400-query": req("GET", "/v2/control-planes?page[size]=0", token),
+        "400-body": req("POST", "/v2/control-planes", token, b"{"),
+        "415": req("POST", "/v2/control-planes", token, None, ["Content-Type: text/plain", "Content-Length: 2"]) + b"{}",
+        "413": req("POST", "/v2/control-planes", token, b"[" + b" " * (1024 * 1024 + 10) + b"]"),
+        "431": req("GET", "/healthz", headers=["X-Pad: " + "a" * 20000]),
+        "400-framing": b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n",
+    }
+    for name, data in cases.items():
+        resp, conn = raw_exchange(server.port, data)
+        conn.close()
+        assert resp is not None, name
+        yield name, resp
+
+
+def test_error_instance_equals_request_id_header(server, org):
+    seen = set()
+    for name, resp in _error_responses(server, org):
+        status = int(name.split("-")[0])
+        body = assert_problem(resp, status)
+        rid = resp.headers["X-Kong-Request-Id"]
+        assert re.fullmatch(r"[0-9]+", rid) and int(rid) < 2 ** 64, rid
+        assert body["instance"] == "kong:trace:" + rid, name
+        seen.add(rid)
+    assert len(seen) == 9
+
+
+def test_security_headers_on_every_response(server, org):
+    responses = [("healthz", raw_get(server.port, "/healthz")), ("metrics", raw_get(server.port, "/metrics")),
+                 ("me", raw_get(server.port, "/v3/users/me", headers=[("Authorization", "Bearer " + org["token"])]))]
+    resp, conn = raw_exchange(server.port, req("POST", "/v2/control-planes", org["token"], {"name": "headers-cp"}))
+    conn.close()
+    assert resp.status_code == 201
+    responses.append(("201", resp))
+    responses += list(_error_responses(server, org))
+    for name, resp in responses:
+        assert resp.headers.get("X-Content-Type-Options") == "nosniff", (name, resp)
+        assert resp.headers.get("Cache-Control") == "no-store", (name, resp)
+        assert re.fullmatch(r"[0-9]+", resp.headers.get("X-Kong-Request-Id", "")), (name, resp)
+
+
+def test_request_id_appears_in_the_access_log(server, org):
+    resp = raw_get(server.port, "/v2/control-planes", headers=[("Authorization", "Bearer " + org["token"])])
+    rid = resp.headers["X-Kong-Request-Id"]
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in server.stdout().splitlines() if rid in line]
+        if lines:
+            break
+        time.sleep(0.05)
+    assert len(lines) == 1, lines
+    assert lines[0]["trace_id"] == rid and lines[0]["status"] == 200
+    assert lines[0]["route"] == "/v2/control-planes"
