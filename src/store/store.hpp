@@ -117,6 +117,11 @@ struct ControlPlaneQuery {
   std::optional<std::vector<std::string>> visible_ids;
 };
 
+enum class MembershipChange { set, add, remove };
+
+inline constexpr std::size_t kMaxGroupMembers = 256;
+inline constexpr std::size_t kMaxGroupsPerMember = 5;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -206,8 +211,23 @@ class Store {
   virtual std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) = 0;
   virtual Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) = 0;
   virtual bool update_control_plane(const ControlPlane& cp) = 0;  // false: not found
-  // Deletes a control plane and the role assignments scoped to it.
+  // Deletes a control plane and the role assignments scoped to it; a deleted member leaves
+  // its groups. InvariantError "group_not_empty" for a group that still has members.
   virtual bool delete_control_plane(const OrgId& org, const std::string& id) = 0;
+  // The control planes among `ids` that exist in the organization.
+  virtual std::vector<ControlPlane> find_control_planes(const OrgId& org, const std::vector<std::string>& ids) = 0;
+
+  // --- control plane groups
+  // Members ordered by id, after `after_id` (exclusive; empty: from the start).
+  virtual Page<ControlPlane> list_group_members(const OrgId& org, const std::string& group_id,
+                                                const std::string& after_id, std::int64_t size) = 0;
+  // Changes a group's members in one transaction. InvariantError "group_full" when the group
+  // would exceed kMaxGroupMembers; "member_group_limit:<id>" when a control plane would
+  // belong to more than kMaxGroupsPerMember groups; "missing_reference:<id>" when a member
+  // no longer exists.
+  virtual void change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
+                                    const std::vector<std::string>& member_ids, std::int64_t now) = 0;
+  virtual bool is_group_member(const OrgId& org, const std::string& control_plane_id) = 0;
 };
 
 // Opens the backend named by a database URL ("sqlite:PATH"), applying pending migrations.

@@ -104,3 +104,44 @@ bool parse_rfc3339(std::string_view s, std::int64_t& epoch_ms) {
 }
 
 }  // namespace ok::util
+
+namespace ok::util {
+
+namespace {
+constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+}
+
+std::string base64url_encode(std::string_view data) {
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : data) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kB64[(buffer >> bits) & 0x3F]);
+    }
+  }
+  if (bits > 0) out.push_back(kB64[(buffer << (6 - bits)) & 0x3F]);
+  return out;
+}
+
+bool base64url_decode(std::string_view text, std::string& out) {
+  out.clear();
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    const auto pos = kB64.find(c);
+    if (pos == std::string_view::npos) return false;
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+}  // namespace ok::util

@@ -20,3 +20,12 @@ std::string format_rfc3339_ms(std::int64_t epoch_ms);
 bool parse_rfc3339(std::string_view text, std::int64_t& epoch_ms);
 
 }  // namespace ok::util
+
+namespace ok::util {
+
+// Base64url without padding, for opaque cursors.
+std::string base64url_encode(std::string_view data);
+// False when `text` is not base64url.
+bool base64url_decode(std::string_view text, std::string& out);
+
+}  // namespace ok::util

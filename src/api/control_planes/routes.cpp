@@ -2,6 +2,7 @@
 
 #include "api/app.hpp"
 #include "api/control_planes/control_plane.hpp"
+#include "api/control_planes/groups.hpp"
 #include "api/list_query.hpp"
 #include "api/responses.hpp"
 #include "errors/api_error.hpp"
@@ -125,7 +126,12 @@ http::Response update(RequestContext& ctx) {
 http::Response remove(RequestContext& ctx) {
   auto cp = load(ctx);
   ctx.authorize({auth::kControlPlanes, Verb::remove, cp.id});
-  if (!ctx.store().delete_control_plane(ctx.org(), cp.id)) throw errors::ApiError::not_found(kNotFound);
+  try {
+    if (!ctx.store().delete_control_plane(ctx.org(), cp.id)) throw errors::ApiError::not_found(kNotFound);
+  } catch (const store::InvariantError&) {
+    throw errors::ApiError::conflict(
+        fmt::format("Control plane group [{}] still has members; remove them before deleting it.", cp.name));
+  }
   return empty_response(204);
 }
 
@@ -137,6 +143,20 @@ void register_routes(App& app) {
   app.route("GET", "/v2/control-planes/{controlPlaneId}", get);
   app.route("PATCH", "/v2/control-planes/{controlPlaneId}", update);
   app.route("DELETE", "/v2/control-planes/{controlPlaneId}", remove);
+
+  const std::string group = "/v2/control-planes/{controlPlaneId}";
+  app.route("GET", group + "/group-memberships", [](RequestContext& ctx) { return list_memberships(ctx, load(ctx)); });
+  app.route("PUT", group + "/group-memberships", [](RequestContext& ctx) {
+    return change_memberships(ctx, load(ctx), store::MembershipChange::set);
+  });
+  app.route("POST", group + "/group-memberships/add", [](RequestContext& ctx) {
+    return change_memberships(ctx, load(ctx), store::MembershipChange::add);
+  });
+  app.route("POST", group + "/group-memberships/remove", [](RequestContext& ctx) {
+    return change_memberships(ctx, load(ctx), store::MembershipChange::remove);
+  });
+  app.route("GET", group + "/group-member-status", [](RequestContext& ctx) { return member_status(ctx, load(ctx)); });
+  app.route("GET", group + "/group-status", [](RequestContext& ctx) { return group_status(ctx, load(ctx)); });
 }
 
 }  // namespace ok::api::control_planes

@@ -339,6 +339,10 @@ bool SqliteStore::update_control_plane(const ControlPlane& cp) {
 bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) {
   bool found = false;
   write([&](Connection& c) {
+    Query members(c, "SELECT COUNT(*) FROM control_plane_group_members WHERE group_id = ?");
+    members->bind(1, id);
+    members->step();
+    if (members->integer(0) > 0) throw InvariantError("group_not_empty");
     Query q(c, "DELETE FROM control_planes WHERE org_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, id).run();
     found = sqlite3_changes(c.handle()) > 0;
@@ -349,6 +353,83 @@ bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) 
     }
   });
   return found;
+}
+
+std::vector<ControlPlane> SqliteStore::find_control_planes(const OrgId& org, const std::vector<std::string>& ids) {
+  if (ids.empty()) return {};
+  Where where("org_id = ?", {org.str()});
+  where.in("id", ids);
+  auto c = reader();
+  Query q(*c, fmt::format("SELECT {} FROM control_planes WHERE {}", kControlPlaneColumns, where.sql()),
+          Query::Caching::uncached);
+  where.bind(*q);
+  std::vector<ControlPlane> out;
+  while (q->step()) out.push_back(read_control_plane(*q));
+  return out;
+}
+
+Page<ControlPlane> SqliteStore::list_group_members(const OrgId& org, const std::string& group_id,
+                                                   const std::string& after_id, std::int64_t size) {
+  auto c = reader();
+  Page<ControlPlane> page;
+  {
+    Query count(*c, "SELECT COUNT(*) FROM control_plane_group_members WHERE org_id = ? AND group_id = ?");
+    count->bind(1, org.str()).bind(2, group_id);
+    count->step();
+    page.total = count->integer(0);
+  }
+  Query q(*c, fmt::format("SELECT {} FROM control_planes WHERE org_id = ? AND id IN (SELECT member_id FROM "
+                          "control_plane_group_members WHERE group_id = ?) AND id > ? ORDER BY id LIMIT ?",
+                          kControlPlaneColumns));
+  q->bind(1, org.str()).bind(2, group_id).bind(3, after_id).bind(4, size);
+  while (q->step()) page.items.push_back(read_control_plane(*q));
+  return page;
+}
+
+void SqliteStore::change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
+                                       const std::vector<std::string>& member_ids, std::int64_t now) {
+  write([&](Connection& c) {
+    if (change == MembershipChange::set) {
+      Query clear(c, "DELETE FROM control_plane_group_members WHERE org_id = ? AND group_id = ?");
+      clear->bind(1, org.str()).bind(2, group_id).run();
+    }
+    if (change == MembershipChange::remove) {
+      Query remove(c, "DELETE FROM control_plane_group_members WHERE org_id = ? AND group_id = ? AND member_id = ?");
+      for (const auto& id : member_ids) {
+        remove->bind(1, org.str()).bind(2, group_id).bind(3, id).run();
+        remove->reset();
+      }
+      return;
+    }
+    Query exists(c, "SELECT 1 FROM control_planes WHERE org_id = ? AND id = ?");
+    Query insert(c, "INSERT OR IGNORE INTO control_plane_group_members (group_id, member_id, org_id, created_at) "
+                    "VALUES (?, ?, ?, ?)");
+    Query groups_of(c, "SELECT COUNT(*) FROM control_plane_group_members WHERE member_id = ?");
+    for (const auto& id : member_ids) {
+      exists->bind(1, org.str()).bind(2, id);
+      const bool present = exists->step();
+      exists->reset();
+      if (!present) throw InvariantError("missing_reference:" + id);
+      insert->bind(1, group_id).bind(2, id).bind(3, org.str()).bind(4, now).run();
+      insert->reset();
+      groups_of->bind(1, id);
+      groups_of->step();
+      const auto groups = groups_of->integer(0);
+      groups_of->reset();
+      if (static_cast<std::size_t>(groups) > kMaxGroupsPerMember) throw InvariantError("member_group_limit:" + id);
+    }
+    Query count(c, "SELECT COUNT(*) FROM control_plane_group_members WHERE group_id = ?");
+    count->bind(1, group_id);
+    count->step();
+    if (static_cast<std::size_t>(count->integer(0)) > kMaxGroupMembers) throw InvariantError("group_full");
+  });
+}
+
+bool SqliteStore::is_group_member(const OrgId& org, const std::string& control_plane_id) {
+  auto c = reader();
+  Query q(*c, "SELECT 1 FROM control_plane_group_members WHERE org_id = ? AND member_id = ? LIMIT 1");
+  q->bind(1, org.str()).bind(2, control_plane_id);
+  return q->step();
 }
 
 }  // namespace ok::store::sqlite

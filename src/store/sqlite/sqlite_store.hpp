@@ -86,6 +86,12 @@ class SqliteStore final : public Store {
   Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) override;
   bool update_control_plane(const ControlPlane& cp) override;
   bool delete_control_plane(const OrgId& org, const std::string& id) override;
+  std::vector<ControlPlane> find_control_planes(const OrgId& org, const std::vector<std::string>& ids) override;
+  Page<ControlPlane> list_group_members(const OrgId& org, const std::string& group_id, const std::string& after_id,
+                                        std::int64_t size) override;
+  void change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
+                            const std::vector<std::string>& member_ids, std::int64_t now) override;
+  bool is_group_member(const OrgId& org, const std::string& control_plane_id) override;
 
  private:
   // A pooled read connection, returned to the pool when the lease ends.
