@@ -5,6 +5,7 @@
 #include "auth/authenticator.hpp"
 #include "http/server.hpp"
 #include "observability/log.hpp"
+#include "ratelimit/gcra_limiter.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/store.hpp"
 
@@ -42,6 +43,27 @@ std::optional<ListenAddress> parse_listen(const std::string& text) {
   auto [ptr, ec] = std::from_chars(begin, end, port);
   if (ec != std::errc() || ptr != end || begin == end || port > 65535) return std::nullopt;
   return ListenAddress{host, static_cast<std::uint16_t>(port)};
+}
+
+// "QUOTA/SECONDS", e.g. "1200/60"; "0" disables the budget.
+bool parse_budget(const std::string& text, ok::ratelimit::Policy& policy) {
+  if (text == "0") {
+    policy.quota = 0;
+    return true;
+  }
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return false;
+  std::uint64_t quota = 0;
+  std::int64_t seconds = 0;
+  auto [p1, e1] = std::from_chars(text.data(), text.data() + slash, quota);
+  auto [p2, e2] = std::from_chars(text.data() + slash + 1, text.data() + text.size(), seconds);
+  if (e1 != std::errc() || e2 != std::errc() || p1 != text.data() + slash || p2 != text.data() + text.size() ||
+      seconds < 1 || seconds > 86400 || quota > 1'000'000'000) {
+    return false;
+  }
+  policy.quota = quota;
+  policy.window = std::chrono::seconds(seconds);
+  return true;
 }
 
 }  // namespace
@@ -99,6 +121,35 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_CLUSTER_URL");
   serve->add_option("--telemetry-url", telemetry_url, "telemetry_endpoint shown on control planes (default http://HOST:8006)")
       ->envname("OPENKONNECT_TELEMETRY_URL");
+
+  struct BudgetFlag {
+    const char* flag;
+    const char* env;
+    const char* help;
+    ok::ratelimit::Policy* policy;
+    std::string value;
+  };
+  auto& limits = settings.rate_limits;
+  std::vector<BudgetFlag> budgets = {
+      {"--rate-limit-token", "OPENKONNECT_RATE_LIMIT_TOKEN", "Requests per token, QUOTA/SECONDS (0: off)", &limits.token, ""},
+      {"--rate-limit-org", "OPENKONNECT_RATE_LIMIT_ORG", "Requests per organization, all its tokens together", &limits.organization, ""},
+      {"--rate-limit-auth-failures", "OPENKONNECT_RATE_LIMIT_AUTH_FAILURES",
+       "Failed authentications per client IP", &limits.auth_failures, ""},
+      {"--rate-limit-invites", "OPENKONNECT_RATE_LIMIT_INVITES", "POST /v3/invites per organization", &limits.invites, ""},
+  };
+  for (auto& b : budgets) {
+    b.value = fmt::format("{}/{}", b.policy->quota, b.policy->window.count());
+    serve->add_option(b.flag, b.value, b.help)
+        ->envname(b.env)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->capture_default_str()
+        ->check(CLI::Validator(
+            [](std::string& v) {
+              ok::ratelimit::Policy probe;
+              return parse_budget(v, probe) ? std::string() : "expected QUOTA/SECONDS such as 1200/60, or 0";
+            },
+            "QUOTA/SECONDS"));
+  }
 
   // migrate
   auto* migrate = cli.add_subcommand("migrate", "Apply pending database migrations and exit");
@@ -168,9 +219,11 @@ int main(int argc, char** argv) {
       settings.cluster_url = cluster_url.empty() ? fmt::format("http://{}:8005", url_host) : cluster_url;
       settings.telemetry_url = telemetry_url.empty() ? fmt::format("http://{}:8006", url_host) : telemetry_url;
 
+      for (auto& b : budgets) parse_budget(b.value, *b.policy);
       auto store = ok::store::open_store(database, true);
       ok::auth::Authenticator authenticator(*store);
-      auto app = ok::api::build_app(*store, authenticator, settings);
+      ok::ratelimit::GcraLimiter limiter;
+      auto app = ok::api::build_app(*store, authenticator, limiter, settings);
       ok::http::Server server(*app, server_options);
       server.run([&](std::uint16_t port) {
         ok::observability::log_event(

@@ -12,8 +12,53 @@
 
 namespace ok::api {
 
-App::App(store::Store& store, auth::Authenticator& authenticator, Settings settings)
-    : settings_(std::move(settings)), services_{store, authenticator, settings_} {}
+App::App(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter, Settings settings)
+    : settings_(std::move(settings)), services_{store, authenticator, limiter, settings_} {}
+
+namespace {
+
+void add_policy(std::string& policy_header, std::string& state_header, const ratelimit::Policy& policy,
+                const ratelimit::Decision& d) {
+  if (!policy_header.empty()) policy_header += ", ";
+  policy_header += fmt::format("\"{}\";q={};w={}", policy.name, policy.quota, policy.window.count());
+  if (!state_header.empty()) state_header += ", ";
+  state_header += fmt::format("\"{}\";r={};t={}", policy.name, d.remaining, d.reset_seconds);
+}
+
+}  // namespace
+
+void App::rate_limit(const auth::Principal& principal, Outcome& outcome) {
+  const auto now = ratelimit::Clock::now();
+  const auto& limits = settings_.rate_limits;
+  std::string policy_header;
+  std::string state_header;
+  std::uint64_t retry_after = 0;
+  const std::pair<const ratelimit::Policy*, std::string> budgets[] = {
+      {&limits.token, "token:" + principal.token_id}, {&limits.organization, "organization:" + principal.org.str()}};
+  for (const auto& [policy, key] : budgets) {
+    if (!policy->enabled()) continue;
+    const auto d = services_.limiter.check(key, *policy, now);
+    add_policy(policy_header, state_header, *policy, d);
+    if (!d.allowed) retry_after = std::max(retry_after, d.retry_after_seconds);
+  }
+  if (!policy_header.empty()) {
+    outcome.headers.emplace_back("RateLimit-Policy", std::move(policy_header));
+    outcome.headers.emplace_back("RateLimit", std::move(state_header));
+  }
+  if (retry_after > 0) throw errors::ApiError::too_many_requests(retry_after);
+}
+
+void App::rate_limit_failure(const http::Request& request, Outcome& outcome) {
+  const auto& policy = settings_.rate_limits.auth_failures;
+  if (!policy.enabled()) return;
+  const auto d = services_.limiter.check("auth-failures:" + request.remote_address, policy, ratelimit::Clock::now());
+  std::string policy_header;
+  std::string state_header;
+  add_policy(policy_header, state_header, policy, d);
+  outcome.headers.emplace_back("RateLimit-Policy", std::move(policy_header));
+  outcome.headers.emplace_back("RateLimit", std::move(state_header));
+  if (!d.allowed) throw errors::ApiError::too_many_requests(d.retry_after_seconds);
+}
 
 void App::route(std::string method, std::string path_template, Handler handler, bool authenticated) {
   const std::size_t row = router_.routes().size() + 1;
@@ -48,8 +93,7 @@ http::Response App::render_error(const errors::ApiError& error, std::uint64_t tr
   return r;
 }
 
-http::Response App::dispatch(http::Request& request, const char*& route_label, std::size_t& metrics_row,
-                             std::string& org_id) {
+http::Response App::dispatch(http::Request& request, Outcome& outcome) {
   switch (http::parse_target(request)) {
     case http::TargetError::bad_path:
       throw errors::ApiError::bad_request(
@@ -71,26 +115,31 @@ http::Response App::dispatch(http::Request& request, const char*& route_label, s
     throw errors::ApiError::method_not_allowed(std::move(match.allowed_methods));
   }
   const auto& route = *match.route;
-  route_label = route.path_template.c_str();
-  metrics_row = route.handler.metrics_row;
+  outcome.route_label = route.path_template.c_str();
+  outcome.metrics_row = route.handler.metrics_row;
 
   RequestContext context(request, std::move(match.params), services_);
   if (route.handler.authenticated) {
-    auto principal = services_.authenticator.authenticate(request.header("authorization"), util::now_ms());
-    org_id = principal.org.str();
-    context.set_principal(std::move(principal));
+    std::optional<auth::Principal> principal;
+    try {
+      principal = services_.authenticator.authenticate(request.header("authorization"), util::now_ms());
+    } catch (const errors::ApiError& e) {
+      if (e.status() == errors::Status::unauthorized) rate_limit_failure(request, outcome);
+      throw;
+    }
+    outcome.org_id = principal->org.str();
+    rate_limit(*principal, outcome);
+    context.set_principal(std::move(*principal));
   }
   return route.handler.handler(context);
 }
 
 http::Response App::handle(http::Request& request) {
   const auto started = std::chrono::steady_clock::now();
-  const char* route_label = "unmatched";
-  std::size_t metrics_row = 0;
-  std::string org_id;
+  Outcome outcome;
   http::Response response;
   try {
-    response = dispatch(request, route_label, metrics_row, org_id);
+    response = dispatch(request, outcome);
   } catch (const errors::ApiError& e) {
     response = render_error(e, request.trace_id);
   } catch (const store::UnavailableError& e) {
@@ -105,31 +154,31 @@ http::Response App::handle(http::Request& request) {
     response = render_error(errors::ApiError::internal(), request.trace_id);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  finish(request, response, route_label, metrics_row, org_id, seconds);
+  finish(request, response, outcome, seconds);
   return response;
 }
 
 http::Response App::transport_error(const errors::ApiError& error, const http::Request& partial) {
   auto response = render_error(error, partial.trace_id);
   response.close_connection = true;
-  finish(partial, response, "unmatched", 0, {}, 0.0);
+  finish(partial, response, Outcome{}, 0.0);
   return response;
 }
 
-void App::finish(const http::Request& request, http::Response& response, std::string_view route_label,
-                 std::size_t metrics_row, std::string_view org_id, double seconds) {
+void App::finish(const http::Request& request, http::Response& response, const Outcome& outcome, double seconds) {
+  for (const auto& header : outcome.headers) response.headers.push_back(header);
   response.headers.emplace_back("X-Kong-Request-Id", std::to_string(request.trace_id));
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.headers.emplace_back("Cache-Control", "no-store");
-  if (metrics_) metrics_->record(metrics_row, response.status, seconds);
+  if (metrics_) metrics_->record(outcome.metrics_row, response.status, seconds);
   observability::log_access({.method = request.method,
-                             .route = route_label,
+                             .route = outcome.route_label,
                              .status = response.status,
                              .duration_ms = seconds * 1000.0,
                              .bytes_in = request.body.size(),
                              .bytes_out = response.body.size(),
                              .trace_id = request.trace_id,
-                             .organization_id = org_id,
+                             .organization_id = outcome.org_id,
                              .remote_address = request.remote_address});
 }
 

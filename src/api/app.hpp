@@ -25,7 +25,7 @@ struct RouteSpec {
 
 class App {
  public:
-  App(store::Store& store, auth::Authenticator& authenticator, Settings settings);
+  App(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter, Settings settings);
 
   // Registers a route; call before the first request.
   void route(std::string method, std::string path_template, Handler handler, bool authenticated = true);
@@ -45,11 +45,22 @@ class App {
   std::vector<std::string> route_table() const;
 
  private:
-  http::Response dispatch(http::Request& request, const char*& route_label, std::size_t& metrics_row,
-                          std::string& org_id);
+  // What the pipeline learned about a request, for logging, metrics and headers.
+  struct Outcome {
+    const char* route_label = "unmatched";
+    std::size_t metrics_row = 0;
+    std::string org_id;
+    std::vector<std::pair<std::string, std::string>> headers;  // RateLimit-Policy, RateLimit
+  };
+
+  http::Response dispatch(http::Request& request, Outcome& outcome);
+  // Spends the principal's token and organization budgets; 429 when either is exhausted.
+  void rate_limit(const auth::Principal& principal, Outcome& outcome);
+  // After a failed authentication: spends the client address's failure budget and turns
+  // the 401 into a 429 once it is exhausted.
+  void rate_limit_failure(const http::Request& request, Outcome& outcome);
   http::Response render_error(const errors::ApiError& error, std::uint64_t trace_id);
-  void finish(const http::Request& request, http::Response& response, std::string_view route_label,
-              std::size_t metrics_row, std::string_view org_id, double seconds);
+  void finish(const http::Request& request, http::Response& response, const Outcome& outcome, double seconds);
 
   Settings settings_;
   Services services_;

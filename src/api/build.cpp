@@ -6,8 +6,9 @@
 
 namespace ok::api {
 
-std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, Settings settings) {
-  auto app = std::make_unique<App>(store, authenticator, std::move(settings));
+std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter,
+                               Settings settings) {
+  auto app = std::make_unique<App>(store, authenticator, limiter, std::move(settings));
   system::register_routes(*app);
   identity::register_routes(*app);
   control_planes::register_routes(*app);

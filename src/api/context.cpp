@@ -55,6 +55,11 @@ boost::json::object RequestContext::validated_body(const schema::ObjectSchema& s
   return std::move(body.as_object());
 }
 
+void RequestContext::spend(const ratelimit::Policy& policy, const std::string& key) {
+  const auto d = services_.limiter.check(policy.name + ":" + key, policy, ratelimit::Clock::now());
+  if (!d.allowed) throw errors::ApiError::too_many_requests(d.retry_after_seconds);
+}
+
 const std::vector<store::RoleAssignment>& RequestContext::roles() {
   if (!roles_) roles_ = services_.store.effective_roles(org(), principal().kind_name(), principal().id);
   return *roles_;

@@ -20,6 +20,7 @@ namespace ok::api {
 struct Services {
   store::Store& store;
   auth::Authenticator& authenticator;
+  ratelimit::Limiter& limiter;
   const Settings& settings;
 };
 
@@ -51,6 +52,9 @@ class RequestContext {
 
   // Throws 403 naming the role needed when the principal may not perform `action`.
   void authorize(const auth::Action& action);
+  // Spends one request of `policy` for `key`; 429 (with Retry-After) when over budget.
+  void spend(const ratelimit::Policy& policy, const std::string& key);
+
   // The principal's role assignments, loaded once per request.
   const std::vector<store::RoleAssignment>& roles();
 

@@ -17,16 +17,21 @@ constexpr std::string_view kAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcd
 bool is_base62(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 }  // namespace
 
+std::size_t token_length(TokenKind kind) {
+  return kPrefixSize + (kind == TokenKind::personal ? kPersonalSecretLength : kSystemAccountSecretLength);
+}
+
 std::string generate_token(TokenKind kind) {
   std::string out(kind == TokenKind::personal ? kPersonalPrefix : kSystemAccountPrefix);
+  const std::size_t length = token_length(kind);
   std::array<unsigned char, 64> buffer{};
-  while (out.size() < kPrefixSize + kSecretLength) {
+  while (out.size() < length) {
     if (RAND_bytes(buffer.data(), static_cast<int>(buffer.size())) != 1) throw std::runtime_error("RAND_bytes failed");
     for (unsigned char b : buffer) {
       // Rejection sampling keeps every character equally likely: 248 = 4 * 62.
       if (b >= 248) continue;
       out.push_back(kAlphabet[b % 62]);
-      if (out.size() == kPrefixSize + kSecretLength) break;
+      if (out.size() == length) break;
     }
   }
   return out;
@@ -36,7 +41,7 @@ std::optional<TokenKind> token_kind(std::string_view token) {
   std::optional<TokenKind> kind;
   if (token.substr(0, kPersonalPrefix.size()) == kPersonalPrefix) kind = TokenKind::personal;
   if (token.substr(0, kSystemAccountPrefix.size()) == kSystemAccountPrefix) kind = TokenKind::system_account;
-  if (!kind || token.size() != kPrefixSize + kSecretLength) return std::nullopt;
+  if (!kind || token.size() != token_length(*kind)) return std::nullopt;
   for (char c : token.substr(kPrefixSize)) {
     if (!is_base62(c)) return std::nullopt;
   }

@@ -1,8 +1,9 @@
 #pragma once
 // Access-token secrets: format, generation, hashing and comparison.
 // A token is a prefix (`kpat_` for personal access tokens, `spat_` for system-account
-// tokens, so secret scanners recognise leaked ones) and 48 base62 characters from the OS
-// CSPRNG (about 285 bits). Only the SHA-256 of the whole token is stored.
+// tokens, so secret scanners recognise leaked ones) and base62 characters from the OS
+// CSPRNG: 49 for a PAT and 50 for a system-account token, the lengths Konnect's own tokens
+// have (over 290 bits). Only the SHA-256 of the whole token is stored.
 
 #include <optional>
 #include <string>
@@ -14,9 +15,12 @@ enum class TokenKind { personal, system_account };
 
 inline constexpr std::string_view kPersonalPrefix = "kpat_";
 inline constexpr std::string_view kSystemAccountPrefix = "spat_";
-inline constexpr std::size_t kSecretLength = 48;
+inline constexpr std::size_t kPersonalSecretLength = 49;
+inline constexpr std::size_t kSystemAccountSecretLength = 50;
 
 std::string generate_token(TokenKind kind);
+// The full length (prefix included) of a token of `kind`.
+std::size_t token_length(TokenKind kind);
 
 // The token's kind when it has the shape of one of ours (prefix, length, alphabet); a token
 // that fails this is rejected without a database lookup.

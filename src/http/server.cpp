@@ -39,9 +39,10 @@ class Server::Impl {
         options_(std::move(options)),
         threads_(options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency())),
         ioc_(static_cast<int>(threads_)),
-        acceptor_(ioc_),
-        signals_(ioc_, SIGINT, SIGTERM),
-        grace_timer_(ioc_) {}
+        control_(asio::make_strand(ioc_)),
+        acceptor_(control_),
+        signals_(control_, SIGINT, SIGTERM),
+        grace_timer_(control_) {}
 
   void run(const std::function<void(std::uint16_t)>& on_listening);
 
@@ -51,6 +52,9 @@ class Server::Impl {
   ServerOptions options_;
   unsigned threads_;
   asio::io_context ioc_;
+  // Accepting, signals and the shutdown sequence all run on this one strand, so they never
+  // race each other (Asio objects are not safe for concurrent use).
+  asio::strand<asio::io_context::executor_type> control_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
@@ -63,6 +67,7 @@ class Server::Impl {
   void do_accept();
   void begin_shutdown();
   void session_closed();
+  void finish_if_drained();
 };
 
 class Server::Impl::Session : public std::enable_shared_from_this<Session> {
@@ -124,9 +129,34 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
                              });
   }
 
+  // Framing and target rules of RFC 9112 that Beast leaves to the application: an
+  // HTTP/1.1 request has exactly one Host; a request body is delimited by Content-Length
+  // or by a final "chunked" coding (anything else cannot be framed safely); the target is
+  // in origin form ("/path?query").
+  std::string framing_problem(const bhttp::request_parser<bhttp::string_body>::value_type& header) const {
+    std::size_t hosts = 0;
+    for (const auto& field : header) {
+      if (field.name() == bhttp::field::host) ++hosts;
+    }
+    if (header.version() >= 11 && hosts != 1) return "an HTTP/1.1 request needs exactly one Host header";
+    if (header.version() < 11 && hosts > 1) return "more than one Host header";
+    if (header.count(bhttp::field::transfer_encoding) > 0 && !parser_->chunked()) {
+      return "Transfer-Encoding must end with chunked";
+    }
+    const auto target = header.target();
+    if (target.empty() || target.front() != '/') return "the request target must be an absolute path";
+    return {};
+  }
+
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     const auto& header = parser_->get();
+    if (auto problem = framing_problem(header); !problem.empty()) {
+      fill_partial_request();
+      return send_error(errors::ApiError::bad_request(
+          {.field = "request", .rule = errors::Rule::invalid, .reason = std::move(problem)},
+          "The request is not valid HTTP/1.1."));
+    }
     if (header[bhttp::field::expect] == "100-continue" || header[bhttp::field::expect] == "100-Continue") {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       stream_.expires_after(server_.options_.write_timeout);
@@ -286,13 +316,16 @@ void Server::Impl::do_accept() {
 void Server::Impl::session_closed() {
   open_.fetch_sub(1);
   app_.metrics().connection_closed();
-  if (draining_ && open_.load() == 0) {
-    asio::post(ioc_, [this] {
-      beast::error_code ec;
-      signals_.cancel(ec);
-      grace_timer_.cancel();
-    });
-  }
+  if (draining_) asio::post(control_, [this] { finish_if_drained(); });
+}
+
+// On the control strand: once draining and no connection is left, cancel what keeps the
+// io_context busy (the second-signal wait and the grace timer) so run() returns.
+void Server::Impl::finish_if_drained() {
+  if (!draining_ || open_.load() != 0) return;
+  beast::error_code ec;
+  signals_.cancel(ec);
+  grace_timer_.cancel();
 }
 
 void Server::Impl::begin_shutdown() {
@@ -307,23 +340,19 @@ void Server::Impl::begin_shutdown() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
-  for (auto& s : live) s->shutdown();
-  live.clear();
   grace_timer_.expires_after(options_.shutdown_grace);
   grace_timer_.async_wait([this](beast::error_code wait_ec) {
     if (wait_ec) return;  // cancelled: every connection closed in time
     observability::log_event(observability::Level::warn, "shutdown grace period over; closing remaining connections");
     ioc_.stop();
   });
-  if (open_.load() == 0) {
-    signals_.cancel(ec);
-    grace_timer_.cancel();
-  } else {
-    // A second signal ends the wait.
-    signals_.async_wait([this](beast::error_code wait_ec, int) {
-      if (!wait_ec) ioc_.stop();
-    });
-  }
+  // A second signal ends the wait at once.
+  signals_.async_wait([this](beast::error_code wait_ec, int) {
+    if (!wait_ec) ioc_.stop();
+  });
+  for (auto& s : live) s->shutdown();
+  live.clear();
+  finish_if_drained();
 }
 
 void Server::Impl::run(const std::function<void(std::uint16_t)>& on_listening) {

@@ -43,8 +43,12 @@ class Server:
         self.base = "http://127.0.0.1:%d" % self.port
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+        # Suites send many requests with one token from one address: budgets are generous
+        # unless a test sets its own (later flags win).
+        generous = ["--rate-limit-token", "1000000/60", "--rate-limit-org", "1000000/60",
+                    "--rate-limit-auth-failures", "1000000/60", "--rate-limit-invites", "1000000/60"]
         self.args = [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--database", self.database,
-                     *extra_args]
+                     *generous, *extra_args]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.session = requests.Session()
@@ -348,3 +352,172 @@ def raw_get(port, path="/healthz", headers=(), timeout=5.0):
     resp, conn = raw_exchange(port, req.encode(), timeout=timeout)
     conn.close()
     return resp
+
+
+# --- spec response schemas ----------------------------------------------------------------
+
+_DATE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_converted = {}
+
+
+def _openapi_nullable(node):
+    """OpenAPI 3.0 `nullable: true` rewritten as JSON Schema (type [.., "null"] or anyOf)."""
+    if isinstance(node, list):
+        return [_openapi_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _openapi_nullable(v) for k, v in node.items()}
+    nullable = out.get("nullable")
+    if isinstance(nullable, bool):
+        del out["nullable"]
+        if nullable:
+            if "type" in out:
+                t = out["type"]
+                out["type"] = [t, "null"] if isinstance(t, str) else [*t, "null"]
+                if "enum" in out:
+                    out["enum"] = [*out["enum"], None]
+            else:
+                out = {"anyOf": [{"type": "null"}, out]}
+    return out
+
+
+def response_schema(spec_file, name, media_type="application/json"):
+    """The JSON Schema of `components.responses.<name>` of a spec, with its $refs resolvable
+    and OpenAPI's `nullable` understood; None if ../shared (or PyYAML/jsonschema) is absent."""
+    try:
+        import yaml
+        import jsonschema  # noqa: F401
+    except ImportError:
+        return None
+    path = SPEC_DIR / spec_file
+    if not path.exists():
+        return None
+    if spec_file not in _converted:
+        with open(path) as f:
+            doc = yaml.safe_load(f)
+        _converted[spec_file] = _openapi_nullable({"components": doc["components"]})
+    components = _converted[spec_file]["components"]
+    schema = dict(components["responses"][name]["content"][media_type]["schema"])
+    schema["components"] = components
+    return schema
+
+
+def _format_checker():
+    import jsonschema
+    checker = jsonschema.FormatChecker()
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value):
+        if isinstance(value, str) and not _DATE_TIME_RE.match(value):
+            raise ValueError("not an RFC 3339 date-time: %r" % value)
+        return True
+
+    return checker
+
+
+def validate_response(instance, name, spec_file="identity_v3.yaml"):
+    """Validates a response body against `components.responses.<name>` (formats checked:
+    uuid, email, date-time)."""
+    schema = response_schema(spec_file, name)
+    if schema is None:
+        pytest.skip("../shared/konnect specs (or PyYAML/jsonschema) absent: schema check skipped")
+    import jsonschema
+    jsonschema.validate(instance, schema, format_checker=_format_checker())
+    return instance
+
+
+# --- the Identity API's routes (mirrors src/api/identity/routes.cpp) ----------------------
+
+IDENTITY_ROUTES = [
+    ("GET", "/v3/organizations/me"),
+    ("GET", "/v3/users/me"),
+    ("POST", "/v3/invites"),
+    ("GET", "/v3/users"),
+    ("GET", "/v3/users/{userId}"),
+    ("PATCH", "/v3/users/{userId}"),
+    ("DELETE", "/v3/users/{userId}"),
+    ("GET", "/v3/users/{userId}/teams"),
+    ("GET", "/v3/users/{userId}/access-tokens"),
+    ("POST", "/v3/users/{userId}/access-tokens"),
+    ("GET", "/v3/users/{userId}/access-tokens/{tokenId}"),
+    ("PATCH", "/v3/users/{userId}/access-tokens/{tokenId}"),
+    ("DELETE", "/v3/users/{userId}/access-tokens/{tokenId}"),
+    ("PATCH", "/v3/users/{userId}/access-tokens/{tokenId}/revoke"),
+    ("GET", "/v3/teams"),
+    ("POST", "/v3/teams"),
+    ("GET", "/v3/teams/{teamId}"),
+    ("PATCH", "/v3/teams/{teamId}"),
+    ("DELETE", "/v3/teams/{teamId}"),
+    ("GET", "/v3/teams/{teamId}/users"),
+    ("POST", "/v3/teams/{teamId}/users"),
+    ("DELETE", "/v3/teams/{teamId}/users/{userId}"),
+    ("GET", "/v3/teams/{teamId}/system-accounts"),
+    ("POST", "/v3/teams/{teamId}/system-accounts"),
+    ("DELETE", "/v3/teams/{teamId}/system-accounts/{accountId}"),
+    ("GET", "/v3/roles"),
+    *[(m, "/v3/%s/assigned-roles%s" % (base, tail))
+      for base in ("users/{userId}", "teams/{teamId}", "system-accounts/{accountId}")
+      for m, tail in (("GET", ""), ("POST", ""), ("GET", "/{roleId}"), ("DELETE", "/{roleId}"))],
+    ("GET", "/v3/system-accounts"),
+    ("POST", "/v3/system-accounts"),
+    ("GET", "/v3/system-accounts/{accountId}"),
+    ("PATCH", "/v3/system-accounts/{accountId}"),
+    ("DELETE", "/v3/system-accounts/{accountId}"),
+    ("GET", "/v3/system-accounts/{accountId}/access-tokens"),
+    ("POST", "/v3/system-accounts/{accountId}/access-tokens"),
+    ("GET", "/v3/system-accounts/{accountId}/access-tokens/{tokenId}"),
+    ("PATCH", "/v3/system-accounts/{accountId}/access-tokens/{tokenId}"),
+    ("DELETE", "/v3/system-accounts/{accountId}/access-tokens/{tokenId}"),
+    ("GET", "/v3/system-accounts/{accountId}/teams"),
+]
+
+CONTROL_PLANE_ID_ROUTES = [
+    ("GET", "/v2/control-planes/{controlPlaneId}"),
+    ("PATCH", "/v2/control-planes/{controlPlaneId}"),
+    ("DELETE", "/v2/control-planes/{controlPlaneId}"),
+]
+
+
+def route_params(template):
+    """The path parameters of a route template, in order: '/v3/teams/{teamId}' -> ['teamId']."""
+    return re.findall(r"\{(\w+)\}", template)
+
+
+def rfc3339_in(seconds):
+    """An RFC 3339 UTC timestamp with milliseconds, `seconds` from now (may be fractional)."""
+    import datetime
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+
+
+def valid_body(method, template, unique):
+    """A request body that is valid for the route (so that only the path decides the answer);
+    `unique` makes names and emails distinct. None for routes without a body."""
+    if method in ("GET", "DELETE") or template.endswith("/revoke"):
+        return None
+    if template == "/v3/invites":
+        return {"email": "invitee-%s@example.com" % unique}
+    if template.endswith("/assigned-roles"):
+        return {"role_name": "Viewer", "entity_type_name": "Control Planes", "entity_id": "*", "entity_region": "*"}
+    if template.endswith("/users") or template.endswith("/system-accounts") and template.startswith("/v3/teams/"):
+        return None  # needs a member id: the caller supplies it
+    if template in ("/v3/users/{userId}",):
+        return {"full_name": "Name %s" % unique}
+    if template.startswith("/v3/users/{userId}/access-tokens"):
+        return {"name": "pat %s" % unique, "ttl_seconds": 86400} if method == "POST" else {"name": "pat %s" % unique}
+    if template.startswith("/v3/system-accounts/{accountId}/access-tokens"):
+        return {"name": "spat %s" % unique, "expires_at": rfc3339_in(3600)} if method == "POST" \
+            else {"name": "spat %s" % unique}
+    if template.startswith("/v3/system-accounts"):
+        return {"name": "sa %s" % unique, "description": "d"} if method == "POST" else {"name": "sa %s" % unique}
+    if template.startswith("/v3/teams"):
+        return {"name": "team %s" % unique}
+    if template.startswith("/v2/control-planes"):
+        return {"name": "cp-%s" % unique}
+    raise AssertionError("no body for %s %s" % (method, template))
+
+
+# Rate limits off (flags read from the environment; "0" disables a budget), for modules whose
+# tests make many requests, invitations or failed authentications on one shared server.
+NO_RATE_LIMITS = {"OPENKONNECT_RATE_LIMIT_TOKEN": "0", "OPENKONNECT_RATE_LIMIT_ORG": "0",
+                  "OPENKONNECT_RATE_LIMIT_AUTH_FAILURES": "0", "OPENKONNECT_RATE_LIMIT_INVITES": "0"}

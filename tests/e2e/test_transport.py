@@ -36,6 +36,31 @@ def assert_closed_within(conn, seconds):
     return time.monotonic() - started
 
 
+@pytest.fixture
+def start_server(start_server):
+    """conftest's factory; before its SIGTERM at teardown, client connections are closed and
+    given a moment to go (test_sigterm_with_idle_keep_alive_connection_exits_0_quickly is the
+    test for SIGTERM with connections open)."""
+    started = []
+
+    def factory(*args, **kwargs):
+        srv = start_server(*args, **kwargs)
+        started.append(srv)
+        return srv
+
+    yield factory
+    for srv in started:
+        srv.session.close()
+    time.sleep(0.15)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _settle_module_server(server):
+    yield
+    server.session.close()
+    time.sleep(0.15)
+
+
 def assert_no_new_connection_served(port):
     """A new connection is refused, or closed without an answer."""
     try:
@@ -290,16 +315,24 @@ def test_max_connections(start_server):
 
 
 def test_sigterm_with_idle_keep_alive_connection_exits_0_quickly(start_server):
-    srv = start_server()
-    with RawConnection(srv.port) as conn:
-        conn.send(req("GET", "/healthz"))
-        assert conn.read_response().status_code == 200
-        started = time.monotonic()
-        srv.proc.send_signal(signal.SIGTERM)
-        code = srv.proc.wait(timeout=5)
-        assert code == 0, srv.stderr()[-2000:]
-        assert time.monotonic() - started < 3, "an idle connection delayed shutdown"
-        assert_closed_within(conn, 1)
+    # Repeated: the shutdown path has had a race between closing the idle connection and
+    # arming the shutdown waits, which left the process running forever now and then.
+    for attempt in range(12):
+        srv = start_server()
+        with RawConnection(srv.port) as conn:
+            conn.send(req("GET", "/healthz"))
+            assert conn.read_response().status_code == 200
+            started = time.monotonic()
+            srv.proc.send_signal(signal.SIGTERM)
+            try:
+                code = srv.proc.wait(timeout=3)
+            except Exception:
+                srv.kill()
+                pytest.fail("attempt %d: still running 3 s after SIGTERM with one idle keep-alive connection "
+                            "(shutdown grace is 10 s); stderr:\n%s" % (attempt, srv.stderr()[-1000:]))
+            assert code == 0, srv.stderr()[-2000:]
+            assert time.monotonic() - started < 3, "an idle connection delayed shutdown"
+            assert_closed_within(conn, 1)
 
 
 def test_request_in_flight_at_sigterm_gets_its_answer(start_server):

@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 using ok::store::ControlPlane;
 using ok::store::ControlPlaneQuery;
 using ok::store::OrgId;
+using ok::store::RoleAssignment;
 using ok::store::Store;
 
 constexpr std::int64_t kTtlSeconds = 3600;
@@ -53,6 +54,14 @@ class SqliteStoreTest : public ::testing::Test {
     return cp;
   }
 
+  void insert(const ControlPlane& cp, const std::vector<RoleAssignment>& grants = {}) {
+    store_->insert_control_plane(cp, grants);
+  }
+
+  static RoleAssignment admin_grant(const OrgId& org, const std::string& user_id, const std::string& cp_id) {
+    return {ok::util::new_uuid(), org.str(), "user", user_id, "Admin", std::string(ok::auth::kControlPlanes), cp_id, "*"};
+  }
+
   static std::vector<std::string> names(const ok::store::Page<ControlPlane>& page) {
     std::vector<std::string> out;
     for (const auto& cp : page.items) out.push_back(cp.name);
@@ -76,7 +85,7 @@ TEST_F(SqliteStoreTest, ReopenIsIdempotentAndKeepsData) {
   const int version = store_->schema_version();
   const auto org = new_org();
   auto cp = make_cp(org, "kept");
-  store_->insert_control_plane(cp);
+  insert(cp);
   store_.reset();
 
   store_ = ok::store::open_store(url_);
@@ -194,7 +203,7 @@ TEST_F(SqliteStoreTest, ControlPlaneInsertAndGetRoundTrip) {
   cp.proxy_urls = {{"a.example", 443, "https"}, {"b.example", 8080, "http"}};
   cp.labels = {{"env", "prod"}, {"team", "core"}};
   cp.updated_at = 2222;
-  store_->insert_control_plane(cp);
+  insert(cp);
 
   auto got = store_->get_control_plane(org, cp.id);
   ASSERT_TRUE(got.has_value());
@@ -222,7 +231,7 @@ TEST_F(SqliteStoreTest, ControlPlaneNameWithQuotesAndUnicode) {
   const auto org = new_org();
   auto cp = make_cp(org, "it's \"quoted\" \xC3\xA9t\xC3\xA9 \\ ; DROP TABLE control_planes; --");
   cp.labels = {{"k", "v"}};
-  store_->insert_control_plane(cp);
+  insert(cp);
   auto got = store_->get_control_plane(org, cp.id);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->name, cp.name);
@@ -232,7 +241,7 @@ TEST_F(SqliteStoreTest, ControlPlaneUpdate) {
   const auto org = new_org();
   auto cp = make_cp(org, "before");
   cp.labels = {{"env", "dev"}, {"gone", "soon"}};
-  store_->insert_control_plane(cp);
+  insert(cp);
 
   cp.name = "after";
   cp.description = "changed";
@@ -273,7 +282,7 @@ TEST_F(SqliteStoreTest, ControlPlaneDelete) {
   const auto org = new_org();
   auto cp = make_cp(org, "doomed");
   cp.labels = {{"env", "x"}};
-  store_->insert_control_plane(cp);
+  insert(cp);
   EXPECT_TRUE(store_->delete_control_plane(org, cp.id));
   EXPECT_FALSE(store_->get_control_plane(org, cp.id).has_value());
   EXPECT_FALSE(store_->delete_control_plane(org, cp.id));
@@ -281,38 +290,65 @@ TEST_F(SqliteStoreTest, ControlPlaneDelete) {
   q.labels = {{"env", std::nullopt}};
   EXPECT_EQ(store_->list_control_planes(org, q).total, 0);
   // The name is free again.
-  EXPECT_NO_THROW(store_->insert_control_plane(make_cp(org, "doomed")));
+  EXPECT_NO_THROW(insert(make_cp(org, "doomed")));
+}
+
+TEST_F(SqliteStoreTest, ControlPlaneGrantsAreWrittenWithItAndRemovedWithIt) {
+  auto created = ok::api::identity::create_organization(*store_, "Acme", "admin@acme.test", kTtlSeconds);
+  const OrgId org(created.organization_id);
+  auto cp = make_cp(org, "granted");
+  insert(cp, {admin_grant(org, created.user_id, cp.id)});
+
+  auto has_grant = [&] {
+    for (const auto& r : store_->effective_roles(org, "user", created.user_id)) {
+      if (r.entity_id == cp.id && r.role_name == "Admin" && r.entity_type_name == ok::auth::kControlPlanes) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_grant());
+  EXPECT_TRUE(store_->delete_control_plane(org, cp.id));
+  EXPECT_FALSE(has_grant());
+}
+
+TEST_F(SqliteStoreTest, FailedControlPlaneInsertLeavesNoGrantBehind) {
+  auto created = ok::api::identity::create_organization(*store_, "Acme", "admin@acme.test", kTtlSeconds);
+  const OrgId org(created.organization_id);
+  insert(make_cp(org, "taken"));
+  const auto before = store_->effective_roles(org, "user", created.user_id).size();
+  auto clash = make_cp(org, "taken");
+  EXPECT_THROW(insert(clash, {admin_grant(org, created.user_id, clash.id)}), ok::store::ConflictError);
+  EXPECT_EQ(store_->effective_roles(org, "user", created.user_id).size(), before);
 }
 
 // ---------------------------------------------------------------- uniqueness and tenancy
 
 TEST_F(SqliteStoreTest, DuplicateNameInOneOrgConflicts) {
   const auto org = new_org();
-  store_->insert_control_plane(make_cp(org, "prod"));
+  insert(make_cp(org, "prod"));
   try {
-    store_->insert_control_plane(make_cp(org, "prod"));
+    insert(make_cp(org, "prod"));
     FAIL() << "duplicate name accepted";
   } catch (const ok::store::ConflictError& e) {
     EXPECT_NE(e.constraint().find("name"), std::string::npos) << e.constraint();
   }
   EXPECT_EQ(store_->list_control_planes(org, {}).total, 1);
   // Names are case-sensitive keys: another spelling is a different name.
-  EXPECT_NO_THROW(store_->insert_control_plane(make_cp(org, "Prod")));
+  EXPECT_NO_THROW(insert(make_cp(org, "Prod")));
 }
 
 TEST_F(SqliteStoreTest, DuplicateIdConflicts) {
   const auto org = new_org();
   auto cp = make_cp(org, "one");
-  store_->insert_control_plane(cp);
+  insert(cp);
   cp.name = "two";
-  EXPECT_THROW(store_->insert_control_plane(cp), ok::store::ConflictError);
+  EXPECT_THROW(insert(cp), ok::store::ConflictError);
 }
 
 TEST_F(SqliteStoreTest, RenameOntoExistingNameConflicts) {
   const auto org = new_org();
   auto a = make_cp(org, "a");
-  store_->insert_control_plane(a);
-  store_->insert_control_plane(make_cp(org, "b"));
+  insert(a);
+  insert(make_cp(org, "b"));
   a.name = "b";
   EXPECT_THROW(store_->update_control_plane(a), ok::store::ConflictError);
   EXPECT_EQ(store_->get_control_plane(org, a.id)->name, "a");
@@ -321,8 +357,8 @@ TEST_F(SqliteStoreTest, RenameOntoExistingNameConflicts) {
 TEST_F(SqliteStoreTest, SameNameInAnotherOrgSucceeds) {
   const auto org_a = new_org("A");
   const auto org_b = new_org("B");
-  store_->insert_control_plane(make_cp(org_a, "prod"));
-  EXPECT_NO_THROW(store_->insert_control_plane(make_cp(org_b, "prod")));
+  insert(make_cp(org_a, "prod"));
+  EXPECT_NO_THROW(insert(make_cp(org_b, "prod")));
   EXPECT_EQ(store_->list_control_planes(org_a, {}).total, 1);
   EXPECT_EQ(store_->list_control_planes(org_b, {}).total, 1);
 }
@@ -331,7 +367,7 @@ TEST_F(SqliteStoreTest, AnotherOrgCannotSeeOrChangeAControlPlane) {
   const auto org_a = new_org("A");
   const auto org_b = new_org("B");
   auto cp = make_cp(org_a, "secret");
-  store_->insert_control_plane(cp);
+  insert(cp);
 
   EXPECT_FALSE(store_->get_control_plane(org_b, cp.id).has_value());
   EXPECT_EQ(store_->list_control_planes(org_b, {}).total, 0);
@@ -361,7 +397,7 @@ TEST_F(SqliteStoreTest, ConcurrentInsertsAllCommit) {
         try {
           auto cp = make_cp(org, "cp-" + std::to_string(t) + "-" + std::to_string(i), t * 1000 + i);
           cp.labels = {{"thread", std::to_string(t)}};
-          store_->insert_control_plane(cp);
+          insert(cp);
         } catch (...) {
           ++failures;
         }
@@ -394,7 +430,7 @@ TEST_F(SqliteStoreTest, OneFailingWriteDoesNotUndoItsBatch) {
     threads.emplace_back([&] {
       for (int i = 0; i < kNames; ++i) {
         try {
-          store_->insert_control_plane(make_cp(org, "shared-" + std::to_string(i)));
+          insert(make_cp(org, "shared-" + std::to_string(i)));
           ++ok_count;
         } catch (const ok::store::ConflictError&) {
           ++conflicts;
@@ -430,7 +466,7 @@ TEST_F(SqliteStoreTest, ConcurrentReadsAndWrites) {
       }
     });
   }
-  for (int i = 0; i < 100; ++i) store_->insert_control_plane(make_cp(org, "w" + std::to_string(i), i));
+  for (int i = 0; i < 100; ++i) insert(make_cp(org, "w" + std::to_string(i), i));
   stop = true;
   for (auto& th : readers) th.join();
   EXPECT_EQ(read_errors.load(), 0);
@@ -456,11 +492,11 @@ class ControlPlaneListTest : public SqliteStoreTest {
     delta_ = make_cp(*org_, "delta", 4000);
     delta_.cluster_type = "CLUSTER_TYPE_CONTROL_PLANE_GROUP";
     delta_.cloud_gateway = true;
-    for (const auto* cp : {&gamma_, &alpha_, &delta_, &beta_}) store_->insert_control_plane(*cp);
+    for (const auto* cp : {&gamma_, &alpha_, &delta_, &beta_}) insert(*cp);
 
     auto foreign = make_cp(*other_, "alpha-prod-elsewhere", 500);
     foreign.labels = {{"env", "prod"}};
-    store_->insert_control_plane(foreign);
+    insert(foreign);
   }
 
   std::vector<std::string> list(const ControlPlaneQuery& q, std::int64_t* total = nullptr) {
@@ -506,7 +542,7 @@ TEST_F(ControlPlaneListTest, Paging) {
 
 TEST_F(ControlPlaneListTest, PagingIsStableForEqualTimestamps) {
   // Ten rows created in the same millisecond still page without repeats or gaps.
-  for (int i = 0; i < 10; ++i) store_->insert_control_plane(make_cp(*other_, "same-" + std::to_string(i), 9999));
+  for (int i = 0; i < 10; ++i) insert(make_cp(*other_, "same-" + std::to_string(i), 9999));
   std::vector<std::string> seen;
   for (std::int64_t n = 1; n <= 4; ++n) {
     ControlPlaneQuery q;
@@ -534,7 +570,7 @@ TEST_F(ControlPlaneListTest, NameContainsTreatsWildcardsLiterally) {
   EXPECT_EQ(list(q), V{});
   q.name_contains = {"_"};
   EXPECT_EQ(list(q), V{});
-  q.name_contains = {"a-p"};
+  q.name_contains = {"ha-p"};
   EXPECT_EQ(list(q), (V{"alpha-prod"}));
 }
 

@@ -10,6 +10,9 @@ namespace {
 
 using ok::auth::bearer_token;
 using ok::auth::generate_token;
+using ok::auth::kPersonalSecretLength;
+using ok::auth::kSystemAccountSecretLength;
+using ok::auth::token_length;
 using ok::auth::hash_token;
 using ok::auth::hashes_equal;
 using ok::auth::token_kind;
@@ -21,16 +24,29 @@ bool is_base62(char c) {
 
 bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
+// A secret of the right length for `kind`, all one character.
+std::string secret(TokenKind kind, char c = 'a') {
+  return std::string(kind == TokenKind::personal ? kPersonalSecretLength : kSystemAccountSecretLength, c);
+}
+
+TEST(Token, SecretsCarryAtLeast256Bits) {
+  // log2(62) ~ 5.954 bits per character.
+  EXPECT_GE(kPersonalSecretLength * 5.954, 256.0);
+  EXPECT_GE(kSystemAccountSecretLength * 5.954, 256.0);
+  EXPECT_EQ(token_length(TokenKind::personal), 5u + kPersonalSecretLength);
+  EXPECT_EQ(token_length(TokenKind::system_account), 5u + kSystemAccountSecretLength);
+}
+
 TEST(Token, PersonalTokenFormat) {
   const auto t = generate_token(TokenKind::personal);
-  ASSERT_EQ(t.size(), 5u + 48u) << t;
+  ASSERT_EQ(t.size(), 5u + kPersonalSecretLength) << t;
   EXPECT_EQ(t.substr(0, 5), "kpat_");
   for (char c : t.substr(5)) EXPECT_TRUE(is_base62(c)) << t;
 }
 
 TEST(Token, SystemAccountTokenFormat) {
   const auto t = generate_token(TokenKind::system_account);
-  ASSERT_EQ(t.size(), 53u) << t;
+  ASSERT_EQ(t.size(), 5u + kSystemAccountSecretLength) << t;
   EXPECT_EQ(t.substr(0, 5), "spat_");
   for (char c : t.substr(5)) EXPECT_TRUE(is_base62(c)) << t;
 }
@@ -44,7 +60,7 @@ TEST(Token, GeneratedTokensAreUniqueAndUseTheWholeAlphabet) {
     EXPECT_TRUE(seen.insert(std::move(t)).second);
   }
   EXPECT_EQ(seen.size(), 5000u);
-  // 240,000 random characters from a 62-letter alphabet hit every letter.
+  // ~250,000 random characters from a 62-letter alphabet hit every letter.
   EXPECT_EQ(chars.size(), 62u);
 }
 
@@ -56,7 +72,7 @@ TEST(Token, SecretsAreNotBiasedTowardsAFewCharacters) {
   for (int i = 0; i < kTokens; ++i) {
     for (char c : generate_token(TokenKind::personal).substr(5)) ++counts[static_cast<unsigned char>(c)];
   }
-  const double expected = kTokens * 48.0 / 62.0;  // ~3097 per character
+  const double expected = kTokens * static_cast<double>(kPersonalSecretLength) / 62.0;  // ~3160 per character
   for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
     const double n = counts[static_cast<unsigned char>(c)];
     EXPECT_GT(n, expected * 0.85) << c;
@@ -70,16 +86,17 @@ TEST(Token, KindOfGeneratedTokens) {
 }
 
 TEST(Token, KindAcceptsHandWrittenTokens) {
-  const std::string secret(48, 'a');
-  EXPECT_EQ(token_kind("kpat_" + secret), TokenKind::personal);
-  EXPECT_EQ(token_kind("spat_" + secret), TokenKind::system_account);
-  EXPECT_EQ(token_kind("kpat_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl"), TokenKind::personal);
+  EXPECT_EQ(token_kind("kpat_" + secret(TokenKind::personal)), TokenKind::personal);
+  EXPECT_EQ(token_kind("spat_" + secret(TokenKind::system_account, 'Z')), TokenKind::system_account);
+  const std::string alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  EXPECT_EQ(token_kind("kpat_" + alphabet.substr(0, kPersonalSecretLength)), TokenKind::personal);
+  EXPECT_EQ(token_kind("spat_" + alphabet.substr(62 - kSystemAccountSecretLength)), TokenKind::system_account);
 }
 
 TEST(Token, KindRejectsWrongPrefix) {
-  const std::string secret(48, 'a');
-  for (const std::string& t : {"kpat-" + secret, "KPAT_" + secret, "xpat_" + secret, "kpa_a" + secret,
-                               "Bearer " + secret, secret + "aaaaa", "pat_" + secret + "a"}) {
+  const std::string s = secret(TokenKind::personal);
+  for (const std::string& t : {"kpat-" + s, "KPAT_" + s, "Kpat_" + s, "xpat_" + s, "kpa_a" + s, "Bearer " + s,
+                               s + "aaaaa", "pat_" + s + "a", "spat-" + s, "SPAT_" + s}) {
     EXPECT_FALSE(token_kind(t).has_value()) << t;
   }
 }
@@ -87,12 +104,21 @@ TEST(Token, KindRejectsWrongPrefix) {
 TEST(Token, KindRejectsWrongLength) {
   EXPECT_FALSE(token_kind("").has_value());
   EXPECT_FALSE(token_kind("kpat_").has_value());
-  EXPECT_FALSE(token_kind("kpat_" + std::string(47, 'a')).has_value());
-  EXPECT_FALSE(token_kind("kpat_" + std::string(49, 'a')).has_value());
+  EXPECT_FALSE(token_kind("spat_").has_value());
+  EXPECT_FALSE(token_kind("kpat_" + std::string(kPersonalSecretLength - 1, 'a')).has_value());
+  EXPECT_FALSE(token_kind("kpat_" + std::string(kPersonalSecretLength + 1, 'a')).has_value());
+  EXPECT_FALSE(token_kind("spat_" + std::string(kSystemAccountSecretLength - 1, 'a')).has_value());
+  EXPECT_FALSE(token_kind("spat_" + std::string(kSystemAccountSecretLength + 1, 'a')).has_value());
   EXPECT_FALSE(token_kind("spat_" + std::string(100, 'a')).has_value());
   const auto t = generate_token(TokenKind::personal);
   EXPECT_FALSE(token_kind(t + "x").has_value());
   EXPECT_FALSE(token_kind(t.substr(0, t.size() - 1)).has_value());
+}
+
+TEST(Token, EachPrefixHasItsOwnLength) {
+  ASSERT_NE(kPersonalSecretLength, kSystemAccountSecretLength);
+  EXPECT_FALSE(token_kind("kpat_" + secret(TokenKind::system_account)).has_value());
+  EXPECT_FALSE(token_kind("spat_" + secret(TokenKind::personal)).has_value());
 }
 
 TEST(Token, KindRejectsCharactersOutsideBase62) {
@@ -126,11 +152,12 @@ TEST(Token, HashDiffersPerToken) {
   for (int i = 0; i < 1000; ++i) hashes.insert(hash_token(generate_token(TokenKind::personal)));
   EXPECT_EQ(hashes.size(), 1000u);
   // A one-character change changes the hash.
-  const std::string a = "kpat_" + std::string(48, 'a');
-  const std::string b = "kpat_" + std::string(47, 'a') + "b";
+  const std::string a = "kpat_" + secret(TokenKind::personal);
+  auto b = a;
+  b.back() = 'b';
   EXPECT_NE(hash_token(a), hash_token(b));
   // The prefix is part of what is hashed.
-  EXPECT_NE(hash_token("kpat_" + std::string(48, 'a')), hash_token("spat_" + std::string(48, 'a')));
+  EXPECT_NE(hash_token("kpat_" + std::string(50, 'a')), hash_token("spat_" + std::string(50, 'a')));
 }
 
 TEST(Token, HashesEqual) {

@@ -12,13 +12,15 @@ namespace ok::api::identity {
 namespace bj = boost::json;
 
 bj::object user_json(const store::User& u) {
-  return {{"id", u.id},
-          {"email", u.email},
-          {"full_name", u.full_name},
-          {"preferred_name", u.preferred_name},
-          {"active", u.active},
-          {"created_at", util::format_rfc3339_ms(u.created_at)},
-          {"updated_at", util::format_rfc3339_ms(u.updated_at)}};
+  bj::object o{{"id", u.id}, {"email", u.email}};
+  // Names are optional, and the spec's pattern for full_name does not admit an empty one:
+  // a user who has not set them has none.
+  if (!u.full_name.empty()) o["full_name"] = u.full_name;
+  if (!u.preferred_name.empty()) o["preferred_name"] = u.preferred_name;
+  o["active"] = u.active;
+  o["created_at"] = util::format_rfc3339_ms(u.created_at);
+  o["updated_at"] = util::format_rfc3339_ms(u.updated_at);
+  return o;
 }
 
 bj::object team_json(const store::Team& t) {

@@ -231,6 +231,7 @@ http::Response create_account_token(RequestContext& ctx) {
 }
 
 http::Response get_account_token(RequestContext& ctx) {
+  ctx.path_id("tokenId");  // every path id is checked before any lookup
   auto a = load_account(ctx);
   auto t = load_account_token(ctx, a);
   require(ctx, Verb::read);
@@ -238,6 +239,7 @@ http::Response get_account_token(RequestContext& ctx) {
 }
 
 http::Response update_account_token(RequestContext& ctx) {
+  ctx.path_id("tokenId");  // every path id is checked before any lookup
   auto a = load_account(ctx);
   auto t = load_account_token(ctx, a);
   require(ctx, Verb::update);
@@ -253,6 +255,7 @@ http::Response update_account_token(RequestContext& ctx) {
 }
 
 http::Response delete_account_token(RequestContext& ctx) {
+  ctx.path_id("tokenId");  // every path id is checked before any lookup
   auto a = load_account(ctx);
   auto t = load_account_token(ctx, a);
   require(ctx, Verb::remove);

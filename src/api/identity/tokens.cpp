@@ -86,19 +86,27 @@ bj::object pat_json(const store::AccessToken& t) {
 
 // PAT endpoints accept personal access tokens only; a user manages their own tokens, and
 // an identity admin those of every user of the organization (self-hosted extension).
-store::User load_token_owner(RequestContext& ctx, Verb verb) {
-  auto user = load_user(ctx);
+void authorize_token_owner(RequestContext& ctx, const store::User& user, Verb verb) {
   if (!ctx.principal().is_user()) {
     throw errors::ApiError::forbidden("System account tokens cannot manage personal access tokens.");
   }
   if (!is_caller(ctx, store::PrincipalKind::user, user.id)) require(ctx, verb);
+}
+
+store::User load_token_owner(RequestContext& ctx, Verb verb) {
+  auto user = load_user(ctx);
+  authorize_token_owner(ctx, user, verb);
   return user;
 }
 
-store::AccessToken load_pat(RequestContext& ctx, const store::User& user) {
+// The user and token of a PAT path: 404 for either before any permission check, as the
+// contract orders them.
+std::pair<store::User, store::AccessToken> load_pat(RequestContext& ctx, Verb verb) {
+  auto user = load_user(ctx);
   auto t = ctx.store().get_token(ctx.org(), store::PrincipalKind::user, user.id, ctx.path_id("tokenId"));
   if (!t) throw errors::ApiError::not_found("The requested access token was not found.");
-  return std::move(*t);
+  authorize_token_owner(ctx, user, verb);
+  return {std::move(user), std::move(*t)};
 }
 
 [[noreturn]] void pat_name_conflict(const std::string& name) {
@@ -197,16 +205,14 @@ http::Response create_user_token(RequestContext& ctx) {
 }
 
 http::Response get_user_token(RequestContext& ctx) {
-  const auto& token_id = ctx.path_id("tokenId");
-  (void)token_id;
-  auto user = load_token_owner(ctx, Verb::read);
-  return json_response(200, pat_json(load_pat(ctx, user)));
+  ctx.path_id("tokenId");
+  auto [user, t] = load_pat(ctx, Verb::read);
+  return json_response(200, pat_json(t));
 }
 
 http::Response update_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
-  auto user = load_token_owner(ctx, Verb::update);
-  auto t = load_pat(ctx, user);
+  auto [user, t] = load_pat(ctx, Verb::update);
   auto body = ctx.validated_body(update_pat_schema(), schema::Mode::create);
   t.name = std::string(body.at("name").as_string());
   t.updated_at = util::now_ms();
@@ -220,8 +226,7 @@ http::Response update_user_token(RequestContext& ctx) {
 
 http::Response delete_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
-  auto user = load_token_owner(ctx, Verb::update);
-  auto t = load_pat(ctx, user);
+  auto [user, t] = load_pat(ctx, Verb::update);
   if (!ctx.store().delete_token(ctx.org(), store::PrincipalKind::user, user.id, t.id)) {
     throw errors::ApiError::not_found("The requested access token was not found.");
   }
@@ -231,8 +236,7 @@ http::Response delete_user_token(RequestContext& ctx) {
 
 http::Response revoke_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
-  auto user = load_token_owner(ctx, Verb::update);
-  auto t = load_pat(ctx, user);
+  auto [user, t] = load_pat(ctx, Verb::update);
   if (!t.revoked_at) {
     const auto now = util::now_ms();
     t.revoked_at = now;

@@ -133,6 +133,7 @@ http::Response get_me(RequestContext& ctx) {
 }
 
 http::Response invite(RequestContext& ctx) {
+  ctx.spend(ctx.settings().rate_limits.invites, ctx.org().str());
   require(ctx, Verb::create);
   auto body = ctx.validated_body(invite_schema(), schema::Mode::create);
   const std::string email(body.at("email").as_string());

@@ -1,0 +1,37 @@
+#pragma once
+// Rate limiting. A Limiter answers "may `key` spend one more request under `policy` now?"
+// and says how much is left and when to come back. The in-memory implementation
+// (ratelimit/gcra_limiter.hpp) serves one node; a Redis one will serve several, and nothing
+// outside this folder may depend on which runs.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ok::ratelimit {
+
+struct Policy {
+  std::string name;           // shown in RateLimit-Policy, e.g. "token"
+  std::uint64_t quota = 0;    // requests per window; 0 disables the policy
+  std::chrono::seconds window{60};
+
+  bool enabled() const { return quota > 0 && window.count() > 0; }
+};
+
+struct Decision {
+  bool allowed = true;
+  std::uint64_t remaining = 0;            // requests still allowed right now
+  std::uint64_t reset_seconds = 0;        // until the quota is whole again (RateLimit t=)
+  std::uint64_t retry_after_seconds = 0;  // when !allowed: whole seconds to wait (>= 1)
+};
+
+using Clock = std::chrono::steady_clock;
+
+class Limiter {
+ public:
+  virtual ~Limiter() = default;
+  virtual Decision check(std::string_view key, const Policy& policy, Clock::time_point now) = 0;
+};
+
+}  // namespace ok::ratelimit
