@@ -96,6 +96,10 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_THREADS")
       ->check(CLI::Range(0u, 1024u))
       ->capture_default_str();
+  serve->add_option("--workers", server_options.workers, "Threads that run request handlers")
+      ->envname("OPENKONNECT_WORKERS")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
   serve->add_option("--max-body-bytes", server_options.max_body_bytes, "Largest request body accepted (413 beyond)")
       ->envname("OPENKONNECT_MAX_BODY_BYTES")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30))

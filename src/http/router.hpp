@@ -22,6 +22,7 @@ class Router {
     std::string method;
     std::string path_template;
     Handler handler;
+    std::vector<std::string> param_names;  // in path order
   };
 
   enum class Outcome { matched, not_found, method_not_allowed };
@@ -39,7 +40,7 @@ class Router {
     for (auto segment : split(path_template)) {
       if (segment.size() >= 2 && segment.front() == '{' && segment.back() == '}') {
         if (!node->param) node->param = std::make_unique<Node>();
-        node->param->param_name = std::string(segment.substr(1, segment.size() - 2));
+        names.emplace_back(segment.substr(1, segment.size() - 2));
         node = node->param.get();
       } else {
         auto& child = node->literals[std::string(segment)];
@@ -47,35 +48,34 @@ class Router {
         node = child.get();
       }
     }
-    auto route = std::make_unique<Route>(Route{method, path_template, std::move(handler)});
+    // Parameter names belong to the route, not to the trie: two templates may name the same
+    // position differently ({ConsumerId} and {ConsumerIdForNestedEntities}).
+    auto route = std::make_unique<Route>(Route{method, path_template, std::move(handler), std::move(names)});
     node->methods.emplace_back(std::move(method), route.get());
     routes_.push_back(std::move(route));
   }
 
+  // Literal segments win over parameters, but a parameter still matches where the literal
+  // branch leads nowhere (/v3/users/me vs /v3/users/{userId}/teams). A path that exists
+  // with other methods is 405, unless another template matches it with this method.
   Match match(std::string_view method, std::string_view path) const {
+    const auto segments = split(path);
+    std::vector<std::string_view> values;
     Match result;
-    const Node* node = &root_;
-    for (auto segment : split(path)) {
-      if (auto it = node->literals.find(std::string(segment)); it != node->literals.end()) {
-        node = it->second.get();
-      } else if (node->param && !segment.empty()) {
-        result.params.emplace_back(node->param->param_name, std::string(segment));
-        node = node->param.get();
-      } else {
-        return result;
+    const Node* fallback = nullptr;  // first node reached that has other methods
+    std::vector<std::string_view> fallback_values;
+    if (const Route* route = find(&root_, segments, 0, method, values, fallback, fallback_values)) {
+      result.outcome = Outcome::matched;
+      result.route = route;
+      for (std::size_t i = 0; i < values.size() && i < route->param_names.size(); ++i) {
+        result.params.emplace_back(route->param_names[i], std::string(values[i]));
       }
+      return result;
     }
-    if (node->methods.empty()) return result;
-    for (const auto& [m, route] : node->methods) {
-      if (m == method) {
-        result.outcome = Outcome::matched;
-        result.route = route;
-        return result;
-      }
+    if (fallback) {
+      result.outcome = Outcome::method_not_allowed;
+      for (const auto& entry : fallback->methods) result.allowed_methods.push_back(entry.first);
     }
-    result.outcome = Outcome::method_not_allowed;
-    result.params.clear();
-    for (const auto& entry : node->methods) result.allowed_methods.push_back(entry.first);
     return result;
   }
 
@@ -85,9 +85,32 @@ class Router {
   struct Node {
     std::unordered_map<std::string, std::unique_ptr<Node>> literals;
     std::unique_ptr<Node> param;
-    std::string param_name;
     std::vector<std::pair<std::string, const Route*>> methods;
   };
+
+  static const Route* find(const Node* node, const std::vector<std::string_view>& segments, std::size_t i,
+                           std::string_view method, std::vector<std::string_view>& values, const Node*& fallback,
+                           std::vector<std::string_view>& fallback_values) {
+    if (i == segments.size()) {
+      for (const auto& [m, route] : node->methods) {
+        if (m == method) return route;
+      }
+      if (!node->methods.empty() && !fallback) {
+        fallback = node;
+        fallback_values = values;
+      }
+      return nullptr;
+    }
+    if (auto it = node->literals.find(std::string(segments[i])); it != node->literals.end()) {
+      if (auto* r = find(it->second.get(), segments, i + 1, method, values, fallback, fallback_values)) return r;
+    }
+    if (node->param && !segments[i].empty()) {
+      values.push_back(segments[i]);
+      if (auto* r = find(node->param.get(), segments, i + 1, method, values, fallback, fallback_values)) return r;
+      values.pop_back();
+    }
+    return nullptr;
+  }
 
   // "/a/b/" -> {"a", "b", ""}: a trailing slash is a distinct (usually unknown) path.
   static std::vector<std::string_view> split(std::string_view path) {

@@ -42,7 +42,8 @@ class Server::Impl {
         control_(asio::make_strand(ioc_)),
         acceptor_(control_),
         signals_(control_, SIGINT, SIGTERM),
-        grace_timer_(control_) {}
+        grace_timer_(control_),
+        workers_(std::max(1u, options_.workers)) {}
 
   void run(const std::function<void(std::uint16_t)>& on_listening);
 
@@ -58,6 +59,7 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
+  asio::thread_pool workers_;
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> open_{0};
 
@@ -223,8 +225,16 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     }
     request_.body = std::move(message.body());
     const bool keep_alive = message.keep_alive();
-    auto response = server_.app_.handle(request_);
-    write(std::move(response), keep_alive);
+    // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
+    // request_ is not touched by anyone else) and writes the answer on its own strand.
+    busy_ = true;
+    asio::post(server_.workers_, [self = shared_from_this(), keep_alive] {
+      auto response = self->server_.app_.handle(self->request_);
+      asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+        self->busy_ = false;
+        self->write(std::move(response), keep_alive);
+      });
+    });
   }
 
   void write(Response response, bool keep_alive) {
@@ -287,6 +297,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   Request request_;
   std::string remote_;
   bool idle_ = false;
+  bool busy_ = false;
   bool closed_ = false;
   std::size_t drained_ = 0;
 };
@@ -378,6 +389,7 @@ void Server::Impl::run(const std::function<void(std::uint16_t)>& on_listening) {
   for (unsigned i = 1; i < threads_; ++i) workers.emplace_back([this] { ioc_.run(); });
   ioc_.run();
   for (auto& t : workers) t.join();
+  workers_.join();
 }
 
 Server::Server(api::App& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {}

@@ -26,7 +26,11 @@ namespace ok::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;  // I/O threads; 0: one per core
+  // Threads that run request handlers. Handlers block on the database (a durable write
+  // waits for its group commit), so there are more of them than cores: while some wait
+  // for an fsync, their writes join the same batch.
+  unsigned workers = 32;
   std::size_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 1024 * 1024;
   std::chrono::milliseconds read_timeout{10'000};

@@ -5,6 +5,9 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "util/ids.hpp"
+
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <set>
@@ -49,6 +52,34 @@ Rule kind_rule(Kind kind) {
     case Kind::array: return Rule::is_array;
     default: return Rule::is_string;
   }
+}
+
+// Serialization with object keys sorted, so that two equal objects compare equal whatever
+// the order their keys were sent in.
+std::string canonical(const bj::value& v) {
+  if (v.is_object()) {
+    std::vector<std::pair<std::string, std::string>> members;
+    for (const auto& [k, m] : v.get_object()) members.emplace_back(bj::serialize(bj::string(k)), canonical(m));
+    std::sort(members.begin(), members.end());
+    std::string out = "{";
+    for (const auto& [k, m] : members) {
+      if (out.size() > 1) out.push_back(',');
+      out.append(k).push_back(':');
+      out.append(m);
+    }
+    out.push_back('}');
+    return out;
+  }
+  if (v.is_array()) {
+    std::string out = "[";
+    for (const auto& item : v.get_array()) {
+      if (out.size() > 1) out.push_back(',');
+      out.append(canonical(item));
+    }
+    out.push_back(']');
+    return out;
+  }
+  return bj::serialize(v);
 }
 
 bool is_integral(const bj::value& v) {
@@ -172,7 +203,7 @@ void validate_value(const bj::value& value, const Field& field, Mode mode, const
         } else if (field.items != Kind::any) {
           validate_value(arr[i], item, mode, item_path, out);
         }
-        if (field.unique_items && out.size() == before && !seen.insert(bj::serialize(arr[i])).second) {
+        if (field.unique_items && out.size() == before && !seen.insert(canonical(arr[i])).second) {
           add(out, item_path, Rule::invalid, "must not repeat an earlier item");
         }
       }
@@ -292,40 +323,33 @@ bool is_uuid(std::string_view s) {
 }
 
 bool is_rfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  auto digits = [&](std::size_t pos, std::size_t n) {
-    if (pos + n > s.size()) return false;
-    for (std::size_t i = pos; i < pos + n; ++i)
-      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    return true;
-  };
-  if (!digits(0, 4) || s.size() < 20 || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) ||
-      (s[10] != 'T' && s[10] != 't') || !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' ||
-      !digits(17, 2))
-    return false;
-  const int month = (s[5] - '0') * 10 + (s[6] - '0');
-  const int day = (s[8] - '0') * 10 + (s[9] - '0');
-  const int hour = (s[11] - '0') * 10 + (s[12] - '0');
-  const int minute = (s[14] - '0') * 10 + (s[15] - '0');
-  const int second = (s[17] - '0') * 10 + (s[18] - '0');
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    const auto start = pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-    if (pos == start) return false;
-  }
-  if (pos == s.size()) return false;
-  if (s[pos] == 'Z' || s[pos] == 'z') return pos + 1 == s.size();
-  if (s[pos] != '+' && s[pos] != '-') return false;
-  return pos + 6 == s.size() && digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2);
+  std::int64_t epoch_ms = 0;
+  return util::parse_rfc3339(s, epoch_ms);
 }
 
 std::size_t utf8_length(std::string_view text) {
   std::size_t n = 0;
-  for (char c : text) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    if (b >= 0x80) {
+      if ((b & 0xE0) == 0xC0) {
+        extra = 1;
+      } else if ((b & 0xF0) == 0xE0) {
+        extra = 2;
+      } else if ((b & 0xF8) == 0xF0) {
+        extra = 3;
+      } else {
+        return text.size();  // not UTF-8: count bytes
+      }
+    }
+    if (i + extra >= text.size() && extra > 0) return text.size();  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return text.size();
+    }
+    i += extra + 1;
+    ++n;
   }
   return n;
 }

@@ -76,3 +76,10 @@ def test_healthz_and_metrics(server):
     assert 'route="unmatched",status="404"' in text
     assert "openkonnect_http_request_duration_seconds_bucket" in text
     assert "openkonnect_open_connections" in text
+
+
+def test_empty_page_parameters_mean_unset(server, org):
+    """The spec declares page[size] and page[number] allowEmptyValue: an empty value is the default."""
+    resp = server.request("GET", "/v2/control-planes?page[size]=&page[number]=", token=org["token"])
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["meta"]["page"] == {"number": 1, "size": 100, "total": resp.json()["meta"]["page"]["total"]}

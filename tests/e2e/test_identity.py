@@ -2,11 +2,13 @@
 schema, the errors each route can give (400 with exact rule names, 401, 403, 404, 409), the
 order of checks, filters and paging, and the life cycle of tokens (use, revoke, delete,
 expiry) with their secrets kept out of every read and every log line."""
+import concurrent.futures
 import itertools
 import time
 import uuid
 
 import pytest
+import requests
 
 from conftest import (IDENTITY_ROUTES, NO_RATE_LIMITS, Server, assert_problem, param, rfc3339_in, route_params,
                       valid_body, validate_response)
@@ -523,6 +525,10 @@ def test_personal_access_tokens_crud(server, admin):
     renamed = validate_response(ok(server.request("PATCH", "%s/%s" % (base, created["id"]), token=tok,
                                                   json={"name": "Desktop token"})), "PersonalAccessTokenResponse")
     assert renamed["name"] == "Desktop token"
+    # using a token records it
+    assert ok(server.request("GET", "/v3/users/me", token=secret))["id"] == user["id"]
+    used = ok(server.request("GET", "%s/%s" % (base, created["id"]), token=tok))
+    assert used["last_used_at"] is not None and used["last_used_at"] >= created["created_at"]
     # the owner manages their own tokens with their own token
     own = new_pat(server, secret, user["id"], "self made")
     listed = validate_response(ok(server.request("GET", base, token=secret)), "PersonalAccessTokenListResponse")
@@ -592,6 +598,7 @@ def test_token_formats_match_konnect(server, admin):
     spat = new_spat(server, admin["token"], new_sa(server, admin["token"])["id"])["token"]
     assert len(pat) == 5 + 49, pat
     assert len(spat) == 5 + 50, spat
+    assert len(admin["token"]) == 5 + 49 and admin["token"].startswith("kpat_"), "the token of `org create`"
 
 
 def test_revoked_pat_fails_on_the_very_next_request(server, admin):
@@ -613,6 +620,9 @@ def test_revoked_pat_fails_on_the_very_next_request(server, admin):
                                 token=own["konnect_token"]))
     assert revoked["revoked_by"] == user["id"] and revoked["state"] == "REVOKED"
     assert_problem(server.request("GET", "/v3/users/me", token=own["konnect_token"]), 401, "Invalid credentials.")
+    # revoking again changes nothing
+    again = ok(server.request("PATCH", "/v3/users/%s/access-tokens/%s/revoke" % (user["id"], own["id"]), token=tok))
+    assert again == revoked
 
 
 def test_deleted_pat_fails_on_the_very_next_request(server, admin):
@@ -634,6 +644,12 @@ def test_deleting_a_user_kills_their_tokens_at_once(server, admin):
     for p in pats:
         assert_problem(server.request("GET", "/v3/users/me", token=p["konnect_token"]), 401, "Invalid credentials.")
         assert_problem(server.request("GET", "/v3/roles", token=p["konnect_token"]), 401, "Invalid credentials.")
+    # the same email invited again is a new user: the old tokens stay dead
+    again = invite(server, tok, user["email"])
+    assert again["id"] != user["id"]
+    new_pat(server, tok, again["id"])
+    for p in pats:
+        assert_problem(server.request("GET", "/v3/users/me", token=p["konnect_token"]), 401, "Invalid credentials.")
 
 
 def test_system_account_token_use_and_deletion(server, admin):
@@ -1010,6 +1026,11 @@ def test_user_filters(server, admin):
     assert ids(**{"filter[active]": "false", "filter[email][contains]": domain}) == {bob["id"], carol["id"]}
     assert ids(**{"filter[id][eq]": carol["id"]}) == {carol["id"]}
     assert ids(**{"filter[email][eq]": "nobody@" + domain}) == set()
+    # contains is a substring match: % and _ are literal characters, not wildcards
+    odd = invite(server, tok, "dave@" + domain, full_name="Dave 100% Under_score")
+    assert ids(**{"filter[full_name][contains]": "%", "filter[email][contains]": domain}) == {odd["id"]}
+    assert ids(**{"filter[full_name][contains]": "_", "filter[email][contains]": domain}) == {odd["id"]}
+    assert ids(**{"filter[full_name][contains]": "e_Y", "filter[email][contains]": domain}) == set()
     # team users take the same filters
     team = new_team(server, tok)
     for u in (alice, carol):
@@ -1100,15 +1121,82 @@ def test_paging_bounds(server, admin, path):
     assert ok(server.request("GET", path, token=tok, params={"page[size]": 1000}))["meta"]["page"]["size"] == 1000
 
 
+# --- races ---------------------------------------------------------------------------------------
+
+
+def _parallel(server, calls):
+    """Runs (method, path, token, body) calls at once, each on its own connection."""
+    def one(call):
+        method, path, token, body = call
+        return requests.request(method, server.base + path, json=body, timeout=10,
+                                headers={"Authorization": "Bearer " + token})
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+def test_concurrent_token_creation_respects_the_limit(server, admin):
+    tok = admin["token"]
+    user = invite(server, tok, full_name="Racer")
+    answers = _parallel(server, [("POST", "/v3/users/%s/access-tokens" % user["id"], tok,
+                                  {"name": "race %d" % i, "ttl_seconds": 86400}) for i in range(16)])
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] * 10 + [400] * 6, codes
+    SECRETS.extend(r.json()["konnect_token"] for r in answers if r.status_code == 201)
+    assert ok(server.request("GET", "/v3/users/%s/access-tokens" % user["id"], token=tok))["meta"]["total"] == 10
+
+
+def test_concurrent_duplicates_conflict(server, admin):
+    tok = admin["token"]
+    name = uniq("same-")
+    answers = _parallel(server, [("POST", "/v3/system-accounts", tok, {"name": name, "description": "d"})] * 8)
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 7
+    user = invite(server, tok, full_name="Race Member")
+    team = new_team(server, tok)
+    answers = _parallel(server, [("POST", "/v3/teams/%s/users" % team["id"], tok, {"id": user["id"]})] * 8)
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 7
+    answers = _parallel(server, [("POST", "/v3/users/%s/assigned-roles" % user["id"], tok, {
+        "role_name": "Viewer", "entity_type_name": "Control Planes", "entity_id": "*", "entity_region": "*"})] * 8)
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 7
+
+
+def test_two_last_admins_deleting_each_other_at_once(server):
+    o = server.create_org(uniq("duel"))
+    tok = o["token"]
+    SECRETS.append(tok)
+    team = system_team(server, tok, "Organization Admin")
+    second = invite(server, tok, full_name="Duelist")
+    second_tok = new_pat(server, tok, second["id"])["konnect_token"]
+    ok(server.request("POST", "/v3/teams/%s/users" % team["id"], token=tok, json={"id": second["id"]}), 201)
+    answers = _parallel(server, [("DELETE", "/v3/users/" + second["id"], tok, None),
+                                 ("DELETE", "/v3/users/" + o["user_id"], second_tok, None)])
+    codes = sorted(r.status_code for r in answers)
+    # one deletion wins; the other request finds its caller gone (401), stripped of the
+    # team (403) or the target the last admin (409), depending on the interleaving
+    assert codes[0] == 204 and codes[1] in (401, 403, 409), codes
+    survivors = [t for t in (tok, second_tok) if server.request("GET", "/v3/users/me", token=t).status_code == 200]
+    assert len(survivors) == 1
+    members = ok(server.request("GET", "/v3/teams/%s/users" % team["id"], token=survivors[0]))["data"]
+    assert len(members) == 1
+
+
 # --- last: nothing secret was logged --------------------------------------------------------------
 
 
 def test_no_secret_in_the_logs(server, admin):
-    # make sure the server has handled requests carrying secrets in headers and bodies
-    assert ok(server.request("GET", "/v3/users/me", token=admin["token"]))
-    assert len(SECRETS) > 20
+    """Every secret this module created (run last, it sees them all), after the server
+    handled requests carrying them: successes, 401s of revoked tokens, 403s, 404s."""
+    tok = admin["token"]
+    user = invite(server, tok, full_name="Logged")
+    pat = new_pat(server, tok, user["id"])
+    sa = new_sa(server, tok)
+    spat = new_spat(server, tok, sa["id"])
+    assert ok(server.request("GET", "/v3/users/me", token=pat["konnect_token"]))
+    assert_problem(server.request("GET", "/v3/users/me", token=spat["token"]), 403)
+    assert_problem(server.request("GET", "/v3/teams/" + rnd(), token=spat["token"]), 404)
+    ok(server.request("PATCH", "/v3/users/%s/access-tokens/%s/revoke" % (user["id"], pat["id"]), token=tok))
+    assert_problem(server.request("GET", "/v3/users/me", token=pat["konnect_token"]), 401)
     logs = server.stdout() + server.stderr()
-    assert "/v3/users/me" in logs or "users" in logs, "the access log is empty"
+    assert '"route":"/v3/users/{userId}/access-tokens"' in server.stdout(), "the access log is missing"
     for secret in SECRETS:
         assert secret not in logs, "a token secret appears in the server's logs"
         assert secret[5:] not in logs

@@ -122,7 +122,7 @@ def orgs(server):
     return a, b
 
 
-def child_id(w, template, kind_of_caller=None):
+def child_id(w, template):
     """The id of the nested resource a two-id route names, in organization `w`."""
     last = route_params(template)[-1]
     base = template.split("/")[2]

@@ -5,8 +5,6 @@ the error contract (assert_problem), or -- only where the case allows it -- clos
 connection without answering. Never a 5xx, never a hang (a socket timeout fails the case),
 and afterwards a plain GET /healthz on a new connection still succeeds.
 """
-import time
-
 import pytest
 
 from conftest import assert_problem, param, raw_exchange, raw_get
@@ -41,15 +39,6 @@ def chunked(raw_chunks, extra=b""):
 def deep(levels):
     """An object whose value nests arrays so that the whole document is `levels` deep."""
     return b'{"name":"cp-1","x":' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _settle_module_server(server):
-    """Closes client connections before the module server's SIGTERM (see test_transport for
-    SIGTERM with open connections)."""
-    yield
-    server.session.close()
-    time.sleep(0.15)
 
 
 BAD_400 = {400}
@@ -167,7 +156,7 @@ CASES = [
     ("query-page-size-abc", get(CP + b"?page[size]=abc"), BAD_400, False, False),
     ("query-page-size-negative", get(CP + b"?page[size]=-1"), BAD_400, False, False),
     ("query-page-size-100000", get(CP + b"?page[size]=100000"), BAD_400, False, False),
-    ("query-page-size-empty", get(CP + b"?page[size]="), BAD_400, False, False),
+    ("query-page-size-zero", get(CP + b"?page[size]=0"), BAD_400, False, False),
     ("query-page-size-fraction", get(CP + b"?page[size]=1.5"), BAD_400, False, False),
     ("query-page-size-exponent", get(CP + b"?page[size]=1e2"), BAD_400, False, False),
     ("query-page-number-0", get(CP + b"?page[number]=0"), BAD_400, False, False),

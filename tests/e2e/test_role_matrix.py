@@ -57,7 +57,7 @@ class Org:
     def req(self, method, path, token=None, **kw):
         return self.server.request(method, path, token=token or self.token, **kw)
 
-    def user(self, role_holder=True):
+    def user(self):
         email = "%s@example.com" % uniq("u")
         ok(self.req("POST", "/v3/invites", json={"email": email}), 201)
         user = ok(self.req("GET", "/v3/users", params={"filter[email][eq]": email}))["data"][0]
@@ -121,10 +121,11 @@ def test_system_team_member_powers(org, team_name):
            IDENTITY_403)
     expect(org.req("POST", "/v3/system-accounts", token=tok, json={"name": uniq("s-"), "description": "d"}), w, 201,
            IDENTITY_403)
-    expect(org.assign("users/" + other_id, "Viewer").__class__ and org.req(
-        "POST", "/v3/users/%s/assigned-roles" % other_id, token=tok, json={
-            "role_name": "Viewer", "entity_type_name": "Control Planes", "entity_id": cp, "entity_region": "*"}),
+    expect(org.req("POST", "/v3/users/%s/assigned-roles" % other_id, token=tok, json={
+        "role_name": "Viewer", "entity_type_name": "Control Planes", "entity_id": cp, "entity_region": "*"}),
         w, 201, IDENTITY_403)
+    roles_of_other = ok(org.req("GET", "/v3/users/%s/assigned-roles" % other_id))["data"]
+    assert len(roles_of_other) == (1 if w else 0)
     expect(org.req("PATCH", "/v3/teams/" + custom, token=tok, json={"description": "changed"}), w, 200, IDENTITY_403)
     expect(org.req("DELETE", "/v3/teams/" + disposable, token=tok), w, 204, IDENTITY_403)
     expect(org.req("POST", "/v3/teams/%s/users" % custom, token=tok, json={"id": other_id}), w, 201, IDENTITY_403)
@@ -161,7 +162,7 @@ def test_system_team_member_powers(org, team_name):
     listed = {c["id"] for c in ok(org.req("GET", "/v2/control-planes", token=tok,
                                           params={"page[size]": 1000}))["data"]}
     if cr:
-        assert {cp} | ({created["id"]} if created else set()) <= listed
+        assert {cp} | ({created["id"]} if cw else set()) <= listed
     else:
         assert listed == set()
 
@@ -312,3 +313,15 @@ def test_system_account_roles(org):
     assert cp_admins in {t["id"] for t in ok(org.req("GET", "/v3/system-accounts/%s/teams" % sa,
                                                      token=token))["data"]}
     assert len(ok(org.req("GET", "/v3/system-accounts/%s/assigned-roles" % sa, token=token))["data"]) == 1
+
+
+def test_deleting_a_team_drops_its_roles_on_the_next_request(org):
+    user_id, tok = org.user()
+    team = org.team()
+    org.join(team, user_id)
+    ok(org.assign("teams/" + team, "Creator"), 201)
+    ok(org.req("POST", "/v2/control-planes", token=tok, json={"name": uniq("d-")}), 201)
+    ok(org.req("DELETE", "/v3/teams/" + team), 204)
+    assert_problem(org.req("POST", "/v2/control-planes", token=tok, json={"name": uniq("d-")}), 403,
+                   CP_403 % "Creator")
+    assert ok(org.req("GET", "/v3/users/%s/teams" % user_id))["data"] == []

@@ -36,31 +36,6 @@ def assert_closed_within(conn, seconds):
     return time.monotonic() - started
 
 
-@pytest.fixture
-def start_server(start_server):
-    """conftest's factory; before its SIGTERM at teardown, client connections are closed and
-    given a moment to go (test_sigterm_with_idle_keep_alive_connection_exits_0_quickly is the
-    test for SIGTERM with connections open)."""
-    started = []
-
-    def factory(*args, **kwargs):
-        srv = start_server(*args, **kwargs)
-        started.append(srv)
-        return srv
-
-    yield factory
-    for srv in started:
-        srv.session.close()
-    time.sleep(0.15)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _settle_module_server(server):
-    yield
-    server.session.close()
-    time.sleep(0.15)
-
-
 def assert_no_new_connection_served(port):
     """A new connection is refused, or closed without an answer."""
     try:

@@ -4,6 +4,7 @@
 #include "store/store.hpp"
 #include "util/ids.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -466,7 +467,7 @@ TEST_F(SqliteStoreTest, ConcurrentReadsAndWrites) {
       }
     });
   }
-  for (int i = 0; i < 100; ++i) insert(make_cp(org, "w" + std::to_string(i), i));
+  for (int i = 0; i < 100; ++i) insert(make_cp(org, fmt::format("w{}", i), i));
   stop = true;
   for (auto& th : readers) th.join();
   EXPECT_EQ(read_errors.load(), 0);
