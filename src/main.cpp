@@ -104,6 +104,14 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_MAX_BODY_BYTES")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30))
       ->capture_default_str();
+  serve->add_option("--max-header-bytes", server_options.max_header_bytes, "Largest request header block (431 beyond)")
+      ->envname("OPENKONNECT_MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
+      ->capture_default_str();
+  serve->add_option("--max-json-depth", settings.max_json_depth, "Deepest JSON nesting accepted in a body (400 beyond)")
+      ->envname("OPENKONNECT_MAX_JSON_DEPTH")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1024}))
+      ->capture_default_str();
   serve->add_option("--max-connections", server_options.max_connections, "Most connections open at once")
       ->envname("OPENKONNECT_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))

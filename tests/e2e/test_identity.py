@@ -185,6 +185,20 @@ def test_invite_creates_a_pending_user_that_a_token_activates(server, admin):
     assert len(listed["data"]) == 1
 
 
+def test_reinvite_with_a_differently_cased_domain_is_the_same_user(server, admin):
+    """Domain names are case-insensitive (RFC 5321 2.4): user@EXAMPLE.COM is the mailbox of
+    the active user@example.com, so its invitation is the same 409, not a second user."""
+    tok = admin["token"]
+    local = uniq("casey")
+    user = invite(server, tok, local + "@example.com")
+    new_pat(server, tok, user["id"])
+    body = assert_problem(server.request("POST", "/v3/invites", token=tok,
+                                         json={"email": local + "@EXAMPLE.COM"}), 409)
+    assert "already active" in body["detail"]
+    listed = ok(server.request("GET", "/v3/users", token=tok, params={"filter[email][contains]": local}))
+    assert [u["id"] for u in listed["data"]] == [user["id"]]
+
+
 def test_user_read_update_list_delete(server, admin):
     tok = admin["token"]
     user = invite(server, tok, full_name="Ann Example")
@@ -400,20 +414,22 @@ def test_assigned_role_validation(server, admin, world):
     assert param(body, "extra")["rule"] == "unknown_property"
 
 
-def test_identity_admin_is_not_assignable(server, admin, world):
-    """/v3/roles lists Identity Admin, but the spec's entity_type_name enum for assignments
-    has no "Identity": the assignment is refused with that enum, and nothing is stored."""
+def test_entity_types_for_assignments(server, admin, world):
+    """The spec's entity_type_name enum, plus "Identity" (a documented extension: /v3/roles
+    lists Identity Admin, and without it no Identity Admin could be appointed)."""
     tok = admin["token"]
     path = "users/" + world["user"]["id"]
-    body = assert_problem(assign(server, tok, path, "Admin", "Identity"), 400)
+    body = assert_problem(assign(server, tok, path, "Admin", "Nope"), 400)
     p = param(body, "entity_type_name")
-    assert p["rule"] == "enum" and "Identity" not in p["choices"]
+    assert p["rule"] == "enum"
     assert set(p["choices"]) == {"Add Ons", "APIs", "API Products", "Application Auth Strategies", "Audit Logs",
                                  "Control Planes", "Dashboards", "DCR Providers", "Mesh Control Planes", "Networks",
-                                 "Portals", "Reports", "Service Hub", "Auth Servers"}
+                                 "Portals", "Reports", "Service Hub", "Auth Servers", "Identity"}
+    created = ok(assign(server, tok, path, "Admin", "Identity"), 201)
     listed = ok(server.request("GET", "/v3/%s/assigned-roles" % path, token=tok,
                                params={"filter[entity_type_name][eq]": "Identity"}))
-    assert listed["data"] == []
+    assert [r["id"] for r in listed["data"]] == [created["id"]]
+    ok(server.request("DELETE", "/v3/%s/assigned-roles/%s" % (path, created["id"]), token=tok), 204)
 
 
 def test_system_accounts_crud(server, admin):

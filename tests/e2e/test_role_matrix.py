@@ -179,17 +179,27 @@ def test_leaving_a_team_drops_its_powers_on_the_next_request(org):
                    CP_403 % "Creator")
 
 
-def test_identity_admin_cannot_be_assigned(org):
-    """GET /v3/roles lists identity.admin, but "Identity" is not in the spec's
-    entity_type_name enum for assignments: refused on users, teams and system accounts."""
+def test_identity_admin(org):
+    """GET /v3/roles lists identity.admin. The spec's entity_type_name enum lacks "Identity";
+    openkonnect accepts it (a documented extension) so that an Identity Admin can exist: it
+    manages users, teams and system accounts, and nothing else."""
     roles = ok(org.req("GET", "/v3/roles"))
     assert roles["identity"]["roles"]["admin"]["name"] == "Admin"
     user_id, tok = org.user()
-    for path in ("users/" + user_id, "teams/" + org.team(), "system-accounts/" + org.sa()):
-        body = assert_problem(org.assign(path, "Admin", entity_type="Identity"), 400)
-        item = [p for p in body["invalid_parameters"] if p["field"] == "entity_type_name"][0]
-        assert item["rule"] == "enum" and "Identity" not in item["choices"]
     assert_problem(org.req("POST", "/v3/teams", token=tok, json={"name": "x"}), 403, IDENTITY_403)
+    # only Admin exists for Identity
+    body = assert_problem(org.assign("users/" + user_id, "Viewer", entity_type="Identity"), 400)
+    item = [p for p in body["invalid_parameters"] if p["field"] == "role_name"][0]
+    assert item["rule"] == "enum" and item["choices"] == ["Admin"]
+    ok(org.assign("users/" + user_id, "Admin", entity_type="Identity"), 201)
+    ok(org.req("POST", "/v3/teams", token=tok, json={"name": uniq("idm-")}), 201)
+    ok(org.req("POST", "/v3/system-accounts", token=tok, json={"name": uniq("sa-"), "description": "d"}), 201)
+    ok(org.req("GET", "/v3/users", token=tok))
+    assert_problem(org.req("POST", "/v2/control-planes", token=tok, json={"name": uniq("c-")}), 403,
+                   CP_403 % "Creator")
+    # it works through a team and for system accounts too
+    for path in ("teams/" + org.team(), "system-accounts/" + org.sa()):
+        ok(org.assign(path, "Admin", entity_type="Identity"), 201)
 
 
 def test_control_planes_creator(org):

@@ -6,6 +6,7 @@
 #include "util/ids.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace ok::api::identity {
 
@@ -87,6 +88,12 @@ void require(RequestContext& ctx, auth::Verb verb) { ctx.authorize({auth::kIdent
 
 bool is_caller(RequestContext& ctx, store::PrincipalKind kind, const std::string& id) {
   return ctx.principal().kind == kind && ctx.principal().id == id;
+}
+
+std::string normalize_email(std::string_view email) {
+  std::string out(email);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 std::string organization_admin_team_id(RequestContext& ctx) {

@@ -34,6 +34,10 @@ bool is_caller(RequestContext& ctx, store::PrincipalKind kind, const std::string
 
 std::string organization_admin_team_id(RequestContext& ctx);
 
+// Emails are stored and compared in lower case: two spellings that differ only in case
+// reach the same mailbox in practice, so they must be the same user.
+std::string normalize_email(std::string_view email);
+
 // Applies a labels object (validated) onto `labels`: set values, remove null ones.
 void merge_labels(std::vector<std::pair<std::string, std::string>>& labels, const boost::json::object& update,
                   bool replace);

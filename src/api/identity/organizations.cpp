@@ -5,6 +5,7 @@
 #include "schema/validator.hpp"
 #include "util/ids.hpp"
 
+#include <cctype>
 #include <stdexcept>
 
 namespace ok::api::identity {
@@ -28,6 +29,7 @@ CreatedOrganization create_organization(store::Store& store, const std::string& 
   b.admin.id = util::new_uuid();
   b.admin.org_id = b.organization.id;
   b.admin.email = admin_email;
+  for (auto& c : b.admin.email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   b.admin.full_name = "";
   b.admin.preferred_name = "";
   b.admin.created_at = b.admin.updated_at = now;

@@ -121,7 +121,10 @@ const std::vector<std::string>& assignable_entity_types() {
   static const std::vector<std::string> types = {
       "Add Ons",    "APIs",     "API Products", "Application Auth Strategies", "Audit Logs", "Control Planes",
       "Dashboards", "DCR Providers", "Mesh Control Planes", "Networks", "Portals", "Reports", "Service Hub",
-      "Auth Servers"};
+      "Auth Servers",
+      // Self-hosted extension: the spec's enum has no "Identity", yet /roles lists its Admin
+      // role; without it an Identity Admin could not be appointed.
+      "Identity"};
   return types;
 }
 

@@ -61,7 +61,7 @@ void fill_user_filters(store::UserQuery& query, const ListQuery& q) {
     if (f.field == "id") {
       query.id_eq.push_back(f.values.front());
     } else if (f.field == "email") {
-      (f.op == "eq" ? query.email.eq : query.email.contains).push_back(f.values.front());
+      (f.op == "eq" ? query.email.eq : query.email.contains).push_back(normalize_email(f.values.front()));
     } else if (f.field == "full_name") {
       (f.op == "eq" ? query.full_name.eq : query.full_name.contains).push_back(f.values.front());
     } else if (f.field == "active") {
@@ -136,7 +136,7 @@ http::Response invite(RequestContext& ctx) {
   ctx.spend(ctx.settings().rate_limits.invites, ctx.org().str());
   require(ctx, Verb::create);
   auto body = ctx.validated_body(invite_schema(), schema::Mode::create);
-  const std::string email(body.at("email").as_string());
+  const std::string email = normalize_email(body.at("email").as_string());
   if (auto existing = ctx.store().find_user_by_email(ctx.org(), email)) {
     if (existing->active) throw errors::ApiError::conflict(fmt::format("User [{}] is already active.", email));
     return empty_response(201);  // a fresh invitation for a pending user

@@ -149,7 +149,14 @@ bool SqliteStore::delete_user(const OrgId& org, const std::string& user_id, cons
     Query q(c, "DELETE FROM users WHERE org_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, user_id).run();
     found = sqlite3_changes(c.handle()) > 0;
-    if (found) delete_principal_refs(c, "user", user_id);
+    if (found) {
+      delete_principal_refs(c, "user", user_id);
+      // An organization whose owner leaves passes to its longest-standing admin.
+      Query owner(c, "UPDATE organizations SET owner_id = COALESCE((SELECT principal_id FROM team_members WHERE "
+                     "team_id = ? AND principal_kind = 'user' ORDER BY created_at, principal_id LIMIT 1), '') "
+                     "WHERE id = ? AND owner_id = ?");
+      owner->bind(1, protected_team_id).bind(2, org.str()).bind(3, user_id).run();
+    }
   });
   return found;
 }
