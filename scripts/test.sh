@@ -22,7 +22,10 @@ run_suites build
 
 if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan+UBSan)"
-  bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # -Werror stays on the Release build: GCC 12 reports false maybe-uninitialized warnings
+  # inside libstdc++ when sanitizers instrument optimized code.
+  bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON -DOPENKONNECT_WERROR=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suites build-asan

@@ -233,9 +233,10 @@ int main(int argc, char** argv) {
 
       for (auto& b : budgets) parse_budget(b.value, *b.policy);
       auto store = ok::store::open_store(database, true);
-      ok::auth::Authenticator authenticator(*store);
+      ok::auth::Generations generations;
+      ok::auth::Authenticator authenticator(*store, generations);
       ok::ratelimit::GcraLimiter limiter;
-      auto app = ok::api::build_app(*store, authenticator, limiter, settings);
+      auto app = ok::api::build_app(*store, authenticator, generations, limiter, settings);
       ok::http::Server server(*app, server_options);
       server.run([&](std::uint16_t port) {
         ok::observability::log_event(

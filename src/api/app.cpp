@@ -12,8 +12,9 @@
 
 namespace ok::api {
 
-App::App(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter, Settings settings)
-    : settings_(std::move(settings)), services_{store, authenticator, limiter, settings_} {}
+App::App(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
+         ratelimit::Limiter& limiter, Settings settings)
+    : settings_(std::move(settings)), services_{store, authenticator, limiter, settings_}, generations_(generations) {}
 
 namespace {
 
@@ -30,20 +31,28 @@ void add_policy(std::string& policy_header, std::string& state_header, const rat
 void App::rate_limit(const auth::Principal& principal, Outcome& outcome) {
   const auto now = ratelimit::Clock::now();
   const auto& limits = settings_.rate_limits;
-  std::string policy_header;
-  std::string state_header;
-  std::uint64_t retry_after = 0;
   const std::pair<const ratelimit::Policy*, std::string> budgets[] = {
       {&limits.token, "token:" + principal.token_id}, {&limits.organization, "organization:" + principal.org.str()}};
+  // Look first, spend after: a request refused by one budget spends none of the other.
+  std::uint64_t retry_after = 0;
+  RateDecisions decisions;
   for (const auto& [policy, key] : budgets) {
     if (!policy->enabled()) continue;
-    const auto d = services_.limiter.check(key, *policy, now);
-    add_policy(policy_header, state_header, *policy, d);
+    auto d = services_.limiter.check(key, *policy, now, ratelimit::Mode::peek);
     if (!d.allowed) retry_after = std::max(retry_after, d.retry_after_seconds);
+    decisions.emplace_back(policy, d);
   }
-  if (!policy_header.empty()) {
-    outcome.headers.emplace_back("RateLimit-Policy", std::move(policy_header));
-    outcome.headers.emplace_back("RateLimit", std::move(state_header));
+  if (retry_after == 0) {
+    decisions.clear();
+    for (const auto& [policy, key] : budgets) {
+      if (!policy->enabled()) continue;
+      decisions.emplace_back(policy, services_.limiter.check(key, *policy, now, ratelimit::Mode::consume));
+    }
+  }
+  for (const auto& [policy, d] : decisions) {
+    // Another request may have spent the last unit between the look and the spend.
+    if (!d.allowed) retry_after = std::max(retry_after, d.retry_after_seconds);
+    outcome.rate.emplace_back(policy, d);
   }
   if (retry_after > 0) throw errors::ApiError::too_many_requests(retry_after);
 }
@@ -51,12 +60,9 @@ void App::rate_limit(const auth::Principal& principal, Outcome& outcome) {
 void App::rate_limit_failure(const http::Request& request, Outcome& outcome) {
   const auto& policy = settings_.rate_limits.auth_failures;
   if (!policy.enabled()) return;
-  const auto d = services_.limiter.check("auth-failures:" + request.remote_address, policy, ratelimit::Clock::now());
-  std::string policy_header;
-  std::string state_header;
-  add_policy(policy_header, state_header, policy, d);
-  outcome.headers.emplace_back("RateLimit-Policy", std::move(policy_header));
-  outcome.headers.emplace_back("RateLimit", std::move(state_header));
+  const auto d = services_.limiter.check("auth-failures:" + request.remote_address, policy, ratelimit::Clock::now(),
+                                        ratelimit::Mode::consume);
+  outcome.rate.emplace_back(&policy, d);
   if (!d.allowed) throw errors::ApiError::too_many_requests(d.retry_after_seconds);
 }
 
@@ -131,7 +137,20 @@ http::Response App::dispatch(http::Request& request, Outcome& outcome) {
     rate_limit(*principal, outcome);
     context.set_principal(std::move(*principal));
   }
-  return route.handler.handler(context);
+  http::Response response;
+  try {
+    response = route.handler.handler(context);
+  } catch (...) {
+    for (auto& d : context.rate_decisions()) outcome.rate.push_back(d);
+    throw;
+  }
+  for (auto& d : context.rate_decisions()) outcome.rate.push_back(d);
+  // A successful write invalidates the organization's cached credentials and permissions
+  // before anyone hears of it (see auth/generations.hpp).
+  if (request.method != "GET" && request.method != "HEAD" && response.status < 300 && context.authenticated()) {
+    generations_.bump(context.org().str());
+  }
+  return response;
 }
 
 http::Response App::handle(http::Request& request) {
@@ -166,7 +185,13 @@ http::Response App::transport_error(const errors::ApiError& error, const http::R
 }
 
 void App::finish(const http::Request& request, http::Response& response, const Outcome& outcome, double seconds) {
-  for (const auto& header : outcome.headers) response.headers.push_back(header);
+  if (!outcome.rate.empty()) {
+    std::string policies;
+    std::string states;
+    for (const auto& [policy, d] : outcome.rate) add_policy(policies, states, *policy, d);
+    response.headers.emplace_back("RateLimit-Policy", std::move(policies));
+    response.headers.emplace_back("RateLimit", std::move(states));
+  }
   response.headers.emplace_back("X-Kong-Request-Id", std::to_string(request.trace_id));
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.headers.emplace_back("Cache-Control", "no-store");

@@ -25,7 +25,8 @@ struct RouteSpec {
 
 class App {
  public:
-  App(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter, Settings settings);
+  App(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
+      ratelimit::Limiter& limiter, Settings settings);
 
   // Registers a route; call before the first request.
   void route(std::string method, std::string path_template, Handler handler, bool authenticated = true);
@@ -50,7 +51,7 @@ class App {
     const char* route_label = "unmatched";
     std::size_t metrics_row = 0;
     std::string org_id;
-    std::vector<std::pair<std::string, std::string>> headers;  // RateLimit-Policy, RateLimit
+    RateDecisions rate;  // every budget checked, for the RateLimit-Policy and RateLimit headers
   };
 
   http::Response dispatch(http::Request& request, Outcome& outcome);
@@ -64,6 +65,7 @@ class App {
 
   Settings settings_;
   Services services_;
+  auth::Generations& generations_;
   http::Router<RouteSpec> router_;
   std::unique_ptr<observability::Metrics> metrics_;
 };

@@ -6,9 +6,9 @@
 
 namespace ok::api {
 
-std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter,
-                               Settings settings) {
-  auto app = std::make_unique<App>(store, authenticator, limiter, std::move(settings));
+std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
+                               ratelimit::Limiter& limiter, Settings settings) {
+  auto app = std::make_unique<App>(store, authenticator, generations, limiter, std::move(settings));
   system::register_routes(*app);
   identity::register_routes(*app);
   control_planes::register_routes(*app);

@@ -7,7 +7,7 @@
 
 namespace ok::api {
 
-std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, ratelimit::Limiter& limiter,
-                               Settings settings);
+std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
+                               ratelimit::Limiter& limiter, Settings settings);
 
 }  // namespace ok::api

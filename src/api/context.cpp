@@ -56,12 +56,14 @@ boost::json::object RequestContext::validated_body(const schema::ObjectSchema& s
 }
 
 void RequestContext::spend(const ratelimit::Policy& policy, const std::string& key) {
-  const auto d = services_.limiter.check(policy.name + ":" + key, policy, ratelimit::Clock::now());
+  if (!policy.enabled()) return;
+  const auto d = services_.limiter.check(policy.name + ":" + key, policy, ratelimit::Clock::now(), ratelimit::Mode::consume);
+  rate_.emplace_back(&policy, d);
   if (!d.allowed) throw errors::ApiError::too_many_requests(d.retry_after_seconds);
 }
 
 const std::vector<store::RoleAssignment>& RequestContext::roles() {
-  if (!roles_) roles_ = services_.store.effective_roles(org(), principal().kind_name(), principal().id);
+  if (!roles_) roles_ = services_.authenticator.roles(principal());
   return *roles_;
 }
 

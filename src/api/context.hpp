@@ -17,6 +17,9 @@
 
 namespace ok::api {
 
+// The budgets a request was checked against, in order, with what each said.
+using RateDecisions = std::vector<std::pair<const ratelimit::Policy*, ratelimit::Decision>>;
+
 struct Services {
   store::Store& store;
   auth::Authenticator& authenticator;
@@ -54,6 +57,7 @@ class RequestContext {
   void authorize(const auth::Action& action);
   // Spends one request of `policy` for `key`; 429 (with Retry-After) when over budget.
   void spend(const ratelimit::Policy& policy, const std::string& key);
+  RateDecisions& rate_decisions() { return rate_; }
 
   // The principal's role assignments, loaded once per request.
   const std::vector<store::RoleAssignment>& roles();
@@ -64,6 +68,7 @@ class RequestContext {
   Services& services_;
   std::optional<auth::Principal> principal_;
   std::optional<std::vector<store::RoleAssignment>> roles_;
+  RateDecisions rate_;
 };
 
 }  // namespace ok::api

@@ -13,20 +13,22 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
   if (!token_kind(*token)) throw errors::ApiError::invalid_credentials();
 
   const std::string hash = hash_token(*token);
-  const std::uint64_t generation = generation_.load(std::memory_order_acquire);
   Shard& shard = shard_for(hash);
 
   std::optional<Entry> cached;
   {
     std::lock_guard lock(shard.mutex);
-    if (auto it = shard.entries.find(hash); it != shard.entries.end() && it->second.generation == generation) {
+    if (auto it = shard.entries.find(hash);
+        it != shard.entries.end() && generations_.still_valid(it->second.lookup.token.org_id, it->second.snapshot)) {
       cached = it->second;
     }
   }
   if (!cached) {
+    const auto snapshot = generations_.snapshot();
     auto found = store_.find_token_by_hash(hash);
     if (!found) throw errors::ApiError::invalid_credentials();
-    cached = Entry{std::move(*found), generation, found->token.last_used_at.value_or(0)};
+    const auto last_used = found->token.last_used_at.value_or(0);
+    cached = Entry{std::move(*found), snapshot, last_used};
     std::lock_guard lock(shard.mutex);
     if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
     shard.entries[hash] = *cached;
@@ -51,6 +53,24 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
     }
   }
   return Principal{store::OrgId(t.org_id), t.owner_kind, t.owner_id, t.id};
+}
+
+std::vector<store::RoleAssignment> Authenticator::roles(const Principal& principal) {
+  const std::string key = principal.kind_name() + ":" + principal.id;
+  auto& shard = role_shards_[std::hash<std::string>{}(key) % kShards];
+  {
+    std::lock_guard lock(shard.mutex);
+    if (auto it = shard.entries.find(key);
+        it != shard.entries.end() && generations_.still_valid(principal.org.str(), it->second.snapshot)) {
+      return it->second.roles;
+    }
+  }
+  const auto snapshot = generations_.snapshot();
+  auto roles = store_.effective_roles(principal.org, principal.kind_name(), principal.id);
+  std::lock_guard lock(shard.mutex);
+  if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
+  shard.entries[key] = RoleEntry{roles, snapshot};
+  return roles;
 }
 
 }  // namespace ok::auth

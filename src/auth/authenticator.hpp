@@ -1,12 +1,12 @@
 #pragma once
 // Turns an Authorization header into a Principal, or a 401.
 //
-// Lookups are cached by token hash so that a warm request does not touch the database.
-// Correctness of the cache rests on a generation counter: every write that can invalidate a
-// credential (revoking or deleting a token, deleting a user or system account) calls
-// invalidate(), and an entry read before the latest invalidation is looked up again. So a
-// revoked token fails on the very next request, cached or not.
+// Lookups are cached by token hash so that a warm request does not touch the database, and
+// so are each principal's role assignments. Both caches are invalidated per organization
+// through auth::Generations (see there): any committed write to the organization makes the
+// next request read again, so a revoked token or a removed role fails at once.
 
+#include "auth/generations.hpp"
 #include "auth/principal.hpp"
 #include "store/store.hpp"
 
@@ -17,28 +17,37 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace ok::auth {
 
 class Authenticator {
  public:
-  explicit Authenticator(store::Store& store) : store_(store) {}
+  Authenticator(store::Store& store, Generations& generations) : store_(store), generations_(generations) {}
 
   // Throws errors::ApiError 401 for a missing, malformed, unknown, expired or revoked token.
   Principal authenticate(std::optional<std::string_view> authorization_header, std::int64_t now_ms);
 
-  // Call after any write that may revoke a credential.
-  void invalidate() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+  // Every role assignment that applies to the principal (direct and through its teams).
+  std::vector<store::RoleAssignment> roles(const Principal& principal);
 
  private:
   struct Entry {
     store::TokenLookup lookup;
-    std::uint64_t generation = 0;
+    std::uint64_t snapshot = 0;
     std::int64_t last_touch_ms = 0;
   };
   struct Shard {
     std::mutex mutex;
     std::unordered_map<std::string, Entry> entries;
+  };
+  struct RoleEntry {
+    std::vector<store::RoleAssignment> roles;
+    std::uint64_t snapshot = 0;
+  };
+  struct RoleShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, RoleEntry> entries;  // key: principal kind + ':' + id
   };
   static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kMaxEntriesPerShard = 4096;
@@ -47,8 +56,9 @@ class Authenticator {
   Shard& shard_for(const std::string& hash) { return shards_[std::hash<std::string>{}(hash) % kShards]; }
 
   store::Store& store_;
-  std::atomic<std::uint64_t> generation_{1};
+  Generations& generations_;
   std::array<Shard, kShards> shards_;
+  std::array<RoleShard, kShards> role_shards_;
 };
 
 }  // namespace ok::auth

@@ -126,7 +126,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     request_.remote_address = remote_;
     stream_.expires_after(server_.options_.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             [self = shared_from_this()](beast::error_code ec, std::size_t consumed) {
+                               // Beast applies header_limit per parse step, so a block that
+                               // arrives in one piece can exceed it; the consumed count is exact.
+                               if (!ec && consumed > self->server_.options_.max_header_bytes) {
+                                 ec = bhttp::error::header_limit;
+                               }
                                self->on_header(ec);
                              });
   }

@@ -15,7 +15,7 @@ std::uint64_t ceil_seconds(Nanos d) {
 
 }  // namespace
 
-Decision GcraLimiter::check(std::string_view key, const Policy& policy, Clock::time_point now) {
+Decision GcraLimiter::check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode) {
   Decision d;
   if (!policy.enabled()) {
     d.remaining = policy.quota;
@@ -35,8 +35,11 @@ Decision GcraLimiter::check(std::string_view key, const Policy& policy, Clock::t
     shard.sweep_at = std::max<std::size_t>(1024, shard.states.size() * 2);
   }
 
-  auto [it, inserted] = shard.states.try_emplace(std::string(key), State{now, now});
-  State& s = it->second;
+  State fresh{now, now};
+  State* existing = nullptr;
+  if (auto it = shard.states.find(key); it != shard.states.end()) existing = &it->second;
+  if (!existing && mode == Mode::consume) existing = &shard.states.try_emplace(std::string(key), fresh).first->second;
+  State& s = existing ? *existing : fresh;  // a peek at an unknown key changes nothing
 
   if (now < s.blocked_until) {
     d.allowed = false;
@@ -54,12 +57,14 @@ Decision GcraLimiter::check(std::string_view key, const Policy& policy, Clock::t
     const auto wait = ceil_seconds(allow_at - now);
     d.allowed = false;
     d.retry_after_seconds = std::max<std::uint64_t>(1, wait);
-    s.blocked_until = now + std::chrono::seconds(d.retry_after_seconds);
+    if (mode == Mode::consume) s.blocked_until = now + std::chrono::seconds(d.retry_after_seconds);
     d.reset_seconds = ceil_seconds(tat - now);
     return d;
   }
-  s.tat = new_tat;
-  const auto used = new_tat - now;  // how much of the window is spoken for
+  if (mode == Mode::consume) s.tat = new_tat;
+  // How much of the window is spoken for: after this request when it is spent; as things
+  // stand when only peeking (nothing was spent, so nothing is gone).
+  const auto used = (mode == Mode::consume ? new_tat : tat) - now;
   d.remaining = static_cast<std::uint64_t>((window - used) / interval);
   d.reset_seconds = ceil_seconds(used);
   return d;

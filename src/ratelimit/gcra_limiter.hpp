@@ -12,14 +12,16 @@
 #include "ratelimit/limiter.hpp"
 
 #include <array>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace ok::ratelimit {
 
 class GcraLimiter final : public Limiter {
  public:
-  Decision check(std::string_view key, const Policy& policy, Clock::time_point now) override;
+  Decision check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode) override;
 
   std::size_t size();  // keys held (for tests)
 
@@ -28,9 +30,13 @@ class GcraLimiter final : public Limiter {
     Clock::time_point tat;             // theoretical arrival time of the next request
     Clock::time_point blocked_until;   // refused until then (set when a request is refused)
   };
+  struct KeyHash {
+    using is_transparent = void;  // look up by string_view without building a string
+    std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, State> states;
+    std::unordered_map<std::string, State, KeyHash, std::equal_to<>> states;
     std::size_t sweep_at = 1024;
   };
   static constexpr std::size_t kShards = 32;

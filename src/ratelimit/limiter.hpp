@@ -28,10 +28,15 @@ struct Decision {
 
 using Clock = std::chrono::steady_clock;
 
+// peek answers whether consume would allow the request, without spending anything (its
+// `remaining` is what is left now): a request checked against two budgets spends neither
+// when one of them refuses it.
+enum class Mode { consume, peek };
+
 class Limiter {
  public:
   virtual ~Limiter() = default;
-  virtual Decision check(std::string_view key, const Policy& policy, Clock::time_point now) = 0;
+  virtual Decision check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode) = 0;
 };
 
 }  // namespace ok::ratelimit

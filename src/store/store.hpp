@@ -105,11 +105,12 @@ struct TokenLookup {
 struct ControlPlaneQuery {
   PageRequest page;
   bool newest_first = false;
-  std::vector<std::string> id_in;            // eq / oeq
+  // Each inner list is one eq/oeq term (any of its values); several terms are ANDed.
+  std::vector<std::vector<std::string>> id_in;
   std::vector<std::string> name_eq;          // each must match
   std::vector<std::string> name_neq;
   std::vector<std::string> name_contains;
-  std::vector<std::string> cluster_type_in;  // eq / oeq
+  std::vector<std::vector<std::string>> cluster_type_in;
   std::vector<std::string> cluster_type_neq;
   std::optional<bool> cloud_gateway;
   std::vector<std::pair<std::string, std::optional<std::string>>> labels;  // key, value or existence
@@ -224,7 +225,7 @@ class Store {
   // Changes a group's members in one transaction. InvariantError "group_full" when the group
   // would exceed kMaxGroupMembers; "member_group_limit:<id>" when a control plane would
   // belong to more than kMaxGroupsPerMember groups; "missing_reference:<id>" when a member
-  // no longer exists.
+  // no longer exists; "group_missing" when the group itself was deleted meanwhile.
   virtual void change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
                                     const std::vector<std::string>& member_ids, std::int64_t now) = 0;
   virtual bool is_group_member(const OrgId& org, const std::string& control_plane_id) = 0;

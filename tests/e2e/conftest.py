@@ -521,3 +521,51 @@ def valid_body(method, template, unique):
 # tests make many requests, invitations or failed authentications on one shared server.
 NO_RATE_LIMITS = {"OPENKONNECT_RATE_LIMIT_TOKEN": "0", "OPENKONNECT_RATE_LIMIT_ORG": "0",
                   "OPENKONNECT_RATE_LIMIT_AUTH_FAILURES": "0", "OPENKONNECT_RATE_LIMIT_INVITES": "0"}
+
+
+# --- control planes: response schemas, users with roles, requests from many threads -------
+
+
+def validate_cp_response(instance, name):
+    """Validates a body against `components.responses.<name>.content["application/json"]
+    .schema` of the Control Planes spec, $refs resolved in its components."""
+    return validate_response(instance, name, spec_file="control-planes_v2.yaml")
+
+
+def invite_user_with_pat(server, admin_token, email=None):
+    """Invites a user (admin_token must administer Identity) and has the admin create a PAT
+    for them; returns (user_id, konnect_token)."""
+    import uuid
+    email = email or "user-%s@example.com" % uuid.uuid4().hex[:12]
+    resp = server.request("POST", "/v3/invites", token=admin_token, json={"email": email})
+    assert resp.status_code == 201, resp.text
+    users = server.request("GET", "/v3/users", token=admin_token, params={"filter[email][eq]": email}).json()["data"]
+    assert len(users) == 1, users
+    resp = server.request("POST", "/v3/users/%s/access-tokens" % users[0]["id"], token=admin_token,
+                          json={"name": "t1", "ttl_seconds": 86400})
+    assert resp.status_code == 201, resp.text
+    return users[0]["id"], resp.json()["konnect_token"]
+
+
+def assign_role(server, admin_token, principal_path, role_name, entity_id="*", entity_type_name="Control Planes",
+                entity_region="*"):
+    """POST /v3/<principal_path>/assigned-roles (principal_path like "users/<id>"); returns the response."""
+    return server.request("POST", "/v3/%s/assigned-roles" % principal_path, token=admin_token, json={
+        "role_name": role_name, "entity_type_name": entity_type_name, "entity_id": entity_id,
+        "entity_region": entity_region})
+
+
+import threading as _threading  # noqa: E402  (helpers appended after the module's first imports)
+
+_thread_sessions = _threading.local()
+
+
+def threaded_request(server, method, path, token=None, timeout=10, **kwargs):
+    """Like server.request, with one requests.Session per thread (for concurrent clients)."""
+    session = getattr(_thread_sessions, "session", None)
+    if session is None:
+        session = _thread_sessions.session = requests.Session()
+    headers = dict(kwargs.pop("headers", None) or {})
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    return session.request(method, server.base + path, headers=headers, timeout=timeout, **kwargs)

@@ -588,7 +588,7 @@ TEST_F(ControlPlaneListTest, NameEqualsAndNotEquals) {
 
 TEST_F(ControlPlaneListTest, IdIn) {
   ControlPlaneQuery q;
-  q.id_in = {gamma_.id, alpha_.id, ok::util::new_uuid()};
+  q.id_in = {{gamma_.id, alpha_.id, ok::util::new_uuid()}};
   EXPECT_EQ(list(q), (V{"alpha-prod", "gamma-dev"}));
 }
 
@@ -614,9 +614,9 @@ TEST_F(ControlPlaneListTest, Labels) {
 
 TEST_F(ControlPlaneListTest, ClusterType) {
   ControlPlaneQuery q;
-  q.cluster_type_in = {"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"};
+  q.cluster_type_in = {{"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER"}};
   EXPECT_EQ(list(q), (V{"gamma-dev"}));
-  q.cluster_type_in = {"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", "CLUSTER_TYPE_CONTROL_PLANE_GROUP"};
+  q.cluster_type_in = {{"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", "CLUSTER_TYPE_CONTROL_PLANE_GROUP"}};
   EXPECT_EQ(list(q), (V{"gamma-dev", "delta"}));
   q = {};
   q.cluster_type_neq = {"CLUSTER_TYPE_CONTROL_PLANE"};
@@ -657,7 +657,7 @@ TEST_F(ControlPlaneListTest, OtherOrganizationSeesOnlyItsOwn) {
   EXPECT_EQ(names(page), (V{"alpha-prod-elsewhere"}));
   EXPECT_EQ(page.total, 1);
   ControlPlaneQuery q;
-  q.id_in = {alpha_.id};
+  q.id_in = {{alpha_.id}};
   EXPECT_EQ(store_->list_control_planes(*other_, q).total, 0);
   q = {};
   q.visible_ids = std::vector<std::string>{alpha_.id};

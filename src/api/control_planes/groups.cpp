@@ -100,6 +100,7 @@ void apply_change(RequestContext& ctx, const store::ControlPlane& group, store::
     ctx.store().change_group_members(ctx.org(), group.id, change, ids, util::now_ms());
   } catch (const store::InvariantError& e) {
     const auto& rule = e.rule();
+    if (rule == "group_missing") throw errors::ApiError::not_found("The requested control plane was not found.");
     if (rule == "group_full") {
       throw errors::ApiError::conflict(
           fmt::format("A control plane group can have at most [{}] members.", store::kMaxGroupMembers));

@@ -74,13 +74,16 @@ http::Response list(RequestContext& ctx) {
   query.newest_first = q.sort_descending;
   for (const auto& f : q.filters) {
     if (f.field == "id") {
-      query.id_in.insert(query.id_in.end(), f.values.begin(), f.values.end());
+      query.id_in.push_back(f.values);
     } else if (f.field == "name") {
       auto& target = f.op == "eq" ? query.name_eq : f.op == "neq" ? query.name_neq : query.name_contains;
       target.push_back(f.values.front());
     } else if (f.field == "cluster_type") {
-      auto& target = f.op == "neq" ? query.cluster_type_neq : query.cluster_type_in;
-      target.insert(target.end(), f.values.begin(), f.values.end());
+      if (f.op == "neq") {
+        query.cluster_type_neq.push_back(f.values.front());
+      } else {
+        query.cluster_type_in.push_back(f.values);
+      }
     } else if (f.field == "cloud_gateway") {
       query.cloud_gateway = f.values.front() == "true";
     }

@@ -185,7 +185,6 @@ http::Response delete_account(RequestContext& ctx) {
   if (!ctx.store().delete_system_account(ctx.org(), a.id)) {
     throw errors::ApiError::not_found("The requested system account was not found.");
   }
-  ctx.authenticator().invalidate();
   return empty_response(204);
 }
 
@@ -262,7 +261,6 @@ http::Response delete_account_token(RequestContext& ctx) {
   if (!ctx.store().delete_token(ctx.org(), store::PrincipalKind::system_account, a.id, t.id)) {
     throw errors::ApiError::not_found("The requested access token was not found.");
   }
-  ctx.authenticator().invalidate();
   return empty_response(204);
 }
 

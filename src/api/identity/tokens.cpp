@@ -230,7 +230,6 @@ http::Response delete_user_token(RequestContext& ctx) {
   if (!ctx.store().delete_token(ctx.org(), store::PrincipalKind::user, user.id, t.id)) {
     throw errors::ApiError::not_found("The requested access token was not found.");
   }
-  ctx.authenticator().invalidate();
   return empty_response(204);
 }
 
@@ -243,7 +242,6 @@ http::Response revoke_user_token(RequestContext& ctx) {
     t.revoked_by = ctx.principal().id;
     t.updated_at = now;
     if (!ctx.store().update_token(t)) throw errors::ApiError::not_found("The requested access token was not found.");
-    ctx.authenticator().invalidate();
   }
   return json_response(200, pat_json(t));
 }

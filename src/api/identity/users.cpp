@@ -119,7 +119,6 @@ http::Response delete_user(RequestContext& ctx) {
     throw errors::ApiError::conflict(
         "The user is the last member of the [Organization Admin] team and cannot be deleted.");
   }
-  ctx.authenticator().invalidate();
   return empty_response(204);
 }
 

@@ -43,7 +43,9 @@ void Where::in(std::string_view column, const std::vector<std::string>& values, 
 
 void Where::string_filter(std::string_view column, const StringFilter& filter) {
   for (const auto& v : filter.eq) add(std::string(column) + " = ?", {v});
-  for (const auto& v : filter.contains) add("instr(lower(" + std::string(column) + "), lower(?)) > 0", {v});
+  for (const auto& v : filter.contains) {
+    add("instr(ok_casefold(" + std::string(column) + "), ok_casefold(?)) > 0", {v});
+  }
 }
 
 void Where::visible(std::string_view column, const std::optional<std::vector<std::string>>& ids) {

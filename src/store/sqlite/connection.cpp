@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <clocale>
+#include <cwctype>
+#include <locale.h>
+
 #include <memory>
 #include <stdexcept>
 
@@ -31,6 +35,76 @@ void throw_error(sqlite3* db, int code, std::string_view context) {
       throw std::runtime_error(fmt::format("{}: {} (code {})", context, message, code));
   }
 }
+
+namespace {
+
+// ok_casefold(text): lower-cases every letter, not just ASCII as SQLite's lower() does, so
+// `contains` filters ignore case in every script. Uses the C.UTF-8 locale's tables.
+locale_t utf8_locale() {
+  static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  return locale;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+void casefold(sqlite3_context* context, int, sqlite3_value** argv) {
+  const auto* text = reinterpret_cast<const unsigned char*>(sqlite3_value_text(argv[0]));
+  if (!text) {
+    sqlite3_result_null(context);
+    return;
+  }
+  const auto size = static_cast<std::size_t>(sqlite3_value_bytes(argv[0]));
+  const locale_t locale = utf8_locale();
+  std::string out;
+  out.reserve(size);
+  for (std::size_t i = 0; i < size;) {
+    const unsigned char b = text[i];
+    std::size_t extra = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 0;
+    if (b >= 0x80 && (extra == 0 || i + extra >= size)) {
+      out.push_back(static_cast<char>(b));  // not UTF-8: keep the byte
+      ++i;
+      continue;
+    }
+    char32_t cp = extra == 0 ? b : b & (0x3F >> extra);
+    bool valid = true;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((text[i + k] & 0xC0) != 0x80) valid = false;
+      cp = (cp << 6) | (text[i + k] & 0x3F);
+    }
+    if (!valid) {
+      out.push_back(static_cast<char>(b));
+      ++i;
+      continue;
+    }
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp));
+    } else if (locale != static_cast<locale_t>(nullptr)) {
+      append_utf8(out, static_cast<char32_t>(towlower_l(static_cast<wint_t>(cp), locale)));
+    } else {
+      append_utf8(out, cp);
+    }
+    i += extra + 1;
+  }
+  sqlite3_result_text(context, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
@@ -87,6 +161,8 @@ Connection::Connection(const std::string& path) {
     throw UnavailableError(fmt::format("cannot open database [{}]: {}", path, message));
   }
   sqlite3_extended_result_codes(db_, 1);
+  sqlite3_create_function_v2(db_, "ok_casefold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                             casefold, nullptr, nullptr, nullptr);
   // Concurrent writers (another server process, `org create`) wait instead of failing.
   sqlite3_busy_timeout(db_, 5000);
   try {

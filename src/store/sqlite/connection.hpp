@@ -52,6 +52,8 @@ class Statement {
 
   void reset();
 
+  bool in_use = false;  // held by a live Query
+
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
@@ -79,21 +81,35 @@ class Connection {
 };
 
 // Resets a cached statement when it goes out of scope, so the next user starts clean.
+// A cached statement already held by a live Query (the same SQL used twice in one scope)
+// is not shared: the second Query prepares its own copy.
 class Query {
  public:
   enum class Caching { cached, uncached };
   Query(Connection& c, std::string_view sql, Caching caching = Caching::cached)
       : owned_(caching == Caching::uncached ? c.prepare_uncached(sql) : nullptr),
-        stmt_(owned_ ? *owned_ : c.prepare(sql)) {}
+        stmt_(owned_ ? *owned_ : c.prepare(sql)) {
+    if (!owned_ && stmt_.in_use) {
+      owned_ = c.prepare_uncached(sql);
+      stmt_ptr_ = owned_.get();
+    } else {
+      stmt_ptr_ = &stmt_;
+    }
+    stmt_ptr_->in_use = true;
+  }
   Query(const Query&) = delete;
   Query& operator=(const Query&) = delete;
-  ~Query() { stmt_.reset(); }
-  Statement* operator->() { return &stmt_; }
-  Statement& operator*() { return stmt_; }
+  ~Query() {
+    stmt_ptr_->reset();
+    stmt_ptr_->in_use = false;
+  }
+  Statement* operator->() { return stmt_ptr_; }
+  Statement& operator*() { return *stmt_ptr_; }
 
  private:
   std::unique_ptr<Statement> owned_;
   Statement& stmt_;
+  Statement* stmt_ptr_ = nullptr;
 };
 
 }  // namespace ok::store::sqlite

@@ -195,7 +195,7 @@ Page<Team> SqliteStore::list_teams(const OrgId& org, const TeamQuery& query) {
   where.string_filter("name", query.name);
   for (const auto& [k, v] : query.label_eq) where.add("json_extract(labels, '$.' || json_quote(?)) = ?", {k, v});
   for (const auto& [k, v] : query.label_contains) {
-    where.add("instr(lower(json_extract(labels, '$.' || json_quote(?))), lower(?)) > 0", {k, v});
+    where.add("instr(ok_casefold(json_extract(labels, '$.' || json_quote(?))), ok_casefold(?)) > 0", {k, v});
   }
   for (const auto& k : query.label_exists) where.add("json_extract(labels, '$.' || json_quote(?)) IS NOT NULL", {k});
   if (query.member) {

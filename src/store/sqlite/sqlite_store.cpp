@@ -298,10 +298,10 @@ std::optional<ControlPlane> SqliteStore::get_control_plane(const OrgId& org, con
 
 Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
   Where where("org_id = ?", {org.str()});
-  where.in("id", query.id_in);
+  for (const auto& term : query.id_in) where.in("id", term);
   where.string_filter("name", StringFilter{query.name_eq, query.name_contains});
   where.in("name", query.name_neq, true);
-  where.in("cluster_type", query.cluster_type_in);
+  for (const auto& term : query.cluster_type_in) where.in("cluster_type", term);
   where.in("cluster_type", query.cluster_type_neq, true);
   if (query.cloud_gateway) where.add(*query.cloud_gateway ? "cloud_gateway = 1" : "cloud_gateway = 0");
   for (const auto& [key, value] : query.labels) {
@@ -389,6 +389,9 @@ Page<ControlPlane> SqliteStore::list_group_members(const OrgId& org, const std::
 void SqliteStore::change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
                                        const std::vector<std::string>& member_ids, std::int64_t now) {
   write([&](Connection& c) {
+    Query group(c, "SELECT 1 FROM control_planes WHERE org_id = ? AND id = ?");
+    group->bind(1, org.str()).bind(2, group_id);
+    if (!group->step()) throw InvariantError("group_missing");  // deleted since the request loaded it
     if (change == MembershipChange::set) {
       Query clear(c, "DELETE FROM control_plane_group_members WHERE org_id = ? AND group_id = ?");
       clear->bind(1, org.str()).bind(2, group_id).run();
