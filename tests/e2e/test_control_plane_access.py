@@ -305,7 +305,14 @@ def test_admin_on_one(org):
     tok = org.user(("Admin", mine), ("Admin", my_group))
     assert ok(org.req("PATCH", "%s/%s" % (CP, mine), token=tok, json={"labels": {"by": "admin"}}))["labels"] == \
         {"by": "admin"}
-    ok(org.req("PUT", "%s/%s/group-memberships" % (CP, my_group), token=tok, json=members_body(mine, member)), 204)
+    # Adding a member needs Admin on the member too (joining a group exposes it to the
+    # group's readers); removing one needs only Admin on the group.
+    expect_403(org.req("PUT", "%s/%s/group-memberships" % (CP, my_group), token=tok,
+                       json=members_body(mine, member)), "Admin")
+    expect_403(org.req("POST", "%s/%s/group-memberships/add" % (CP, my_group), token=tok,
+                       json=members_body(member)), "Admin")
+    assert org.members(my_group, tok) == set()
+    ok(org.req("PUT", "%s/%s/group-memberships" % (CP, my_group), json=members_body(mine, member)), 204)
     ok(org.req("POST", "%s/%s/group-memberships/remove" % (CP, my_group), token=tok, json=members_body(member)), 204)
     assert org.members(my_group, tok) == {mine}
     # not the others

@@ -204,6 +204,34 @@ def test_waiting_retry_after_succeeds_and_sooner_does_not(start_server):
     assert r.status_code == 200 and state_of(r)["token"]["r"] == 1, r.headers
 
 
+def test_retrying_sooner_than_retry_after_fails_even_once_the_budget_has_refilled(start_server):
+    # Refused 0.7 s after the burst, the client is told to wait 2 s (one request comes back
+    # every 2 s, at burst + 2 s, but Retry-After is in whole seconds). Coming back 0.3 s early,
+    # at burst + 2.4 s, is after the refill yet sooner than Retry-After: still refused. Only
+    # at Retry-After does it succeed.
+    srv = start_server("--rate-limit-token", "2/4", "--rate-limit-org", "0")
+    a = srv.create_org("early")
+    burst_at = time.monotonic()
+    for _ in range(2):
+        assert get_me(srv, a["token"]).status_code == 200
+    time.sleep(0.7)
+    r = get_me(srv, a["token"])
+    refused_at = time.monotonic()
+    retry_after = assert_429(r)
+    assert retry_after == 2, r.headers
+    assert refused_at - burst_at < 0.95, "too slow to test: refused %.2f s after the burst" % (refused_at - burst_at)
+
+    time.sleep(max(0.0, refused_at + retry_after - 0.3 - time.monotonic()))
+    early = get_me(srv, a["token"])
+    assert early.status_code == 429, \
+        "a retry %.2f s after a 429 with Retry-After: %d succeeded" % (time.monotonic() - refused_at, retry_after)
+    assert assert_429(early) == 1, early.headers
+
+    time.sleep(max(0.0, refused_at + retry_after - time.monotonic()))
+    ok = get_me(srv, a["token"])
+    assert ok.status_code == 200, (ok.status_code, ok.headers)
+
+
 def test_concurrent_burst_gets_exactly_the_quota(start_server):
     srv = start_server("--rate-limit-token", "5/60", "--rate-limit-org", "0")
     a = srv.create_org("burst")

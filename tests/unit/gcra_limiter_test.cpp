@@ -273,7 +273,9 @@ TEST(GcraLimiter, PeekSpendsNothing) {
     for (int i = 0; i < 5; ++i) {
       const Decision look = limiter.check("k", p, kT0, Mode::peek);
       EXPECT_EQ(look.allowed, spent < 3) << spent;
-      if (spent < 3) EXPECT_EQ(look.remaining, 3 - spent);
+      if (spent < 3) {
+        EXPECT_EQ(look.remaining, 3 - spent);
+      }
     }
   }
   // Spent out: a peek is refused with the same wait a spend would get.

@@ -86,6 +86,11 @@ std::vector<std::string> member_ids(RequestContext& ctx, const store::ControlPla
     }
   }
   if (!problems.empty()) throw errors::ApiError::bad_request(std::move(problems), "Invalid group members.");
+  if (!for_removal) {
+    // Joining a group exposes a control plane to the group's readers: the caller must be
+    // able to administer every member it adds, not only the group.
+    for (const auto& id : ids) ctx.authorize({auth::kControlPlanes, Verb::update, id});
+  }
   std::vector<std::string> unique;
   std::set<std::string> seen;
   for (auto& id : ids) {
@@ -166,7 +171,8 @@ http::Response list_memberships(RequestContext& ctx, store::ControlPlane cp) {
   bj::object meta{{"size", size}};
   if (more) {
     const auto cursor = util::base64url_encode(bj::serialize(bj::object{{"id", page.items.back().id}}));
-    meta["next"] = fmt::format("/v2/control-planes/{}/group-memberships?page[size]={}&page[after]={}", group.id, size, cursor);
+    // Relative to the version root, as the spec's examples are (clients prefix their base URL).
+    meta["next"] = fmt::format("/control-planes/{}/group-memberships?page[size]={}&page[after]={}", group.id, size, cursor);
   } else {
     meta["next"] = nullptr;
   }
