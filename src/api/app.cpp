@@ -39,7 +39,11 @@ void App::rate_limit(const auth::Principal& principal, Outcome& outcome) {
   for (const auto& [policy, key] : budgets) {
     if (!policy->enabled()) continue;
     auto d = services_.limiter.check(key, *policy, now, ratelimit::Mode::peek);
-    if (!d.allowed) retry_after = std::max(retry_after, d.retry_after_seconds);
+    if (!d.allowed) {
+      // Spending on a refusing key costs nothing but closes it until the Retry-After given.
+      d = services_.limiter.check(key, *policy, now, ratelimit::Mode::consume);
+      retry_after = std::max(retry_after, d.retry_after_seconds);
+    }
     decisions.emplace_back(policy, d);
   }
   if (retry_after == 0) {

@@ -1,8 +1,9 @@
 #pragma once
 // In-memory rate limiter using the generic cell rate algorithm (GCRA): one timestamp per
-// key (the theoretical arrival time), so memory is O(1) per key and the rate is smooth
-// (a full quota may be spent at once, then one request per window/quota; there is no
-// window edge where twice the quota gets through).
+// key (the theoretical arrival time), so memory is O(1) per key and the rate is smooth:
+// a full quota may be spent at once, then one request per window/quota. Over any interval
+// of length L at most quota + L / (window/quota) requests pass; unlike fixed windows, no
+// boundary lets a second full quota through right after the first.
 //
 // Retry-After is exact: when a request is refused, the key is closed until a whole number
 // of seconds later, so a client that waits exactly Retry-After seconds gets through and one

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The openkonnect benchmark suite, in one command:
+#
+#   bash bench/run.sh
+#
+# 1. installs wrk, nginx and Python's requests from Debian's packages if missing (and, unless a
+#    binary is given, the build dependencies through scripts/setup.sh);
+# 2. builds Release into build/ (scripts/build.sh build -DOPENKONNECT_TESTS=OFF);
+# 3. runs bench/suite.py under /usr/bin/python3, bounded to 10 minutes: baselines, scenarios,
+#    memory and start-up; prints a markdown report and writes it to bench/results/latest.md.
+#
+# OPENKONNECT_BENCH_BIN=path/to/openkonnect skips steps 2 and the build dependencies and measures
+# that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT)
+# are described in bench/suite.py and docs/BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s.%N)
+
+packages=(wrk nginx python3 python3-requests sqlite3 procps coreutils)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "bench: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -z "${OPENKONNECT_BENCH_BIN:-}" ]; then
+  bash scripts/setup.sh
+  echo "bench: building Release into build/" >&2
+  bash scripts/build.sh build -DOPENKONNECT_TESTS=OFF
+  export OPENKONNECT_BENCH_BIN="$PWD/build/openkonnect"
+fi
+BENCH_BUILD_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+export BENCH_BUILD_SECONDS
+
+# The whole measurement is bounded: SIGTERM after 10 minutes (the suite then stops every
+# process it started), SIGKILL 20 seconds later.
+exec timeout -k 20 600 /usr/bin/python3 "$PWD/bench/suite.py"
