@@ -170,6 +170,9 @@ int main(int argc, char** argv) {
   // version
   auto* version = cli.add_subcommand("version", "Print the version and exit");
 
+  // routes
+  auto* routes = cli.add_subcommand("routes", "Print every route the server answers, one 'METHOD template' a line");
+
   // org create
   auto* org = cli.add_subcommand("org", "Manage organizations");
   org->require_subcommand(1);
@@ -198,6 +201,16 @@ int main(int argc, char** argv) {
   try {
     if (*version) {
       std::cout << "openkonnect " << OPENKONNECT_VERSION << "\n";
+      return 0;
+    }
+    if (*routes) {
+      // The app over a throw-away in-memory store: handlers are registered, never called.
+      auto store = ok::store::open_store("sqlite::memory:", false);
+      ok::auth::Generations generations;
+      ok::auth::Authenticator authenticator(*store, generations);
+      ok::ratelimit::GcraLimiter limiter;
+      auto app = ok::api::build_app(*store, authenticator, generations, limiter, settings);
+      for (const auto& line : app->route_table()) std::cout << line << "\n";
       return 0;
     }
     if (*migrate) {
