@@ -78,6 +78,29 @@ def http_status(port, path="/healthz"):
     return int(data.split(b" ", 2)[1])
 
 
+def server_statuses(port):
+    """{status: count} summed over routes, from the server's /metrics (None if it does not answer)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+    except OSError:
+        return None
+    text = b"".join(chunks).decode("utf-8", "replace")
+    out = {}
+    for m in re.finditer(r"^openkonnect_http_requests_total\{(.*)\} (\d+)$", text, re.M):
+        labels, count = m.group(1), int(m.group(2))
+        status = re.search(r'status="(\d+)"', labels)
+        if status and 'route="GET /metrics"' not in labels:  # not the suite's own snapshots
+            out[status.group(1)] = out.get(status.group(1), 0) + count
+    return out
+
+
 def proc_status_kib(pid, field):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -179,7 +202,7 @@ def parse_wrk(out):
 
 
 def run_wrk(label, url, script, env=None, connections=CONNECTIONS, duration=DURATION, warmup=WARMUP,
-            warmup_env=None, sample_pid=None, workdir=None):
+            warmup_env=None, sample_pid=None, workdir=None, metrics_port=None):
     """A warm-up run (not recorded), then the measured run: wrk -t2 -cN -dDs --latency -s script
     (-t1 for a single connection)."""
     threads = min(THREADS, connections)
@@ -190,6 +213,7 @@ def run_wrk(label, url, script, env=None, connections=CONNECTIONS, duration=DURA
                        capture_output=True, text=True, timeout=warmup + 30)
     cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration, "--timeout", "10s", "--latency",
            "-s", str(LUA / script), url]
+    before = server_statuses(metrics_port) if metrics_port else None
     peak = {"rss": 0.0}
     stop = threading.Event()
 
@@ -215,6 +239,10 @@ def run_wrk(label, url, script, env=None, connections=CONNECTIONS, duration=DURA
         with open(os.path.join(workdir, "wrk-%s.txt" % re.sub(r"[^a-z0-9]+", "-", label.lower())), "w") as f:
             f.write(" ".join(cmd) + "\n" + out)
     r = parse_wrk(out)
+    if before is not None:
+        after = server_statuses(metrics_port) or {}
+        delta = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0}
+        r["statuses"] = delta
     r["cmd"] = cmd
     r["connections"] = connections
     r["exit"] = done.returncode
@@ -222,8 +250,9 @@ def run_wrk(label, url, script, env=None, connections=CONNECTIONS, duration=DURA
         r["peak_rss_mib"] = peak["rss"]
     if done.returncode != 0 or r["rps"] is None:
         r["error"] = "wrk exited %d: %s" % (done.returncode, out.strip()[-500:])
-    log("  %-48s %10s req/s  p50 %8s  p99 %8s  non-2xx %s%s" % (
+    log("  %-48s %10s req/s  p50 %8s  p99 %8s  non-2xx %s%s%s" % (
         label, fmt_num(r["rps"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]), r["non2xx"],
+        ("  server: " + fmt_statuses(r["statuses"])) if r.get("statuses") is not None else "",
         ("  " + r["socket_errors_text"]) if r["socket_errors"] else ""))
     return r
 
@@ -297,7 +326,15 @@ def fmt_ms(x):
 
 
 def fmt_ratio(x):
-    return "—" if x is None else "%.2f×" % x
+    if x is None:
+        return "—"
+    return "%.2f×" % x if x >= 0.1 else "%.3f×" % x
+
+
+def fmt_statuses(statuses):
+    if not statuses:
+        return "—"
+    return ", ".join("%s: %s" % (k, fmt_num(v)) for k, v in sorted(statuses.items()))
 
 
 def verdict(ok):
@@ -400,25 +437,26 @@ def main():
         with open(admin_a_file, "w") as f:
             f.write(admin_a + "\n")
 
+        def scenario(key, label, server, script, env, **kw):
+            R[key] = run_wrk(label, server.base + "/", script, env, workdir=workdir, metrics_port=server.port, **kw)
+
+        get_cp_env = {"BENCH_PATH": "/v2/control-planes/{id}", "BENCH_TOKENS_FILE": files["tokens_a"],
+                      "BENCH_IDS_FILE": files["cp_ids_a"]}
+        list_a_env = {"BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": admin_a_file}
         log("scenarios on the populated server")
-        R["get_cp"] = run_wrk("GET /v2/control-planes/{id}", s1.base + "/", "get.lua", {
-            "BENCH_PATH": "/v2/control-planes/{id}", "BENCH_TOKENS_FILE": files["tokens_a"],
-            "BENCH_IDS_FILE": files["cp_ids_a"]}, workdir=workdir)
-        R["me"] = run_wrk("GET /v3/users/me", s1.base + "/", "get.lua", {
-            "BENCH_PATH": "/v3/users/me", "BENCH_TOKENS_FILE": files["tokens_all"]}, workdir=workdir)
-        R["invalid"] = run_wrk("GET /v2/control-planes, invalid token (401)", s1.base + "/", "invalid_token.lua", {
-            "BENCH_PATH": "/v2/control-planes"}, workdir=workdir)
-        R["list_10k"] = run_wrk("list page 100, created_at desc, 10 000 rows", s1.base + "/", "get.lua", {
-            "BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": admin_a_file}, workdir=workdir)
-        R["get_cp_256"] = run_wrk("GET /v2/control-planes/{id}, 256 connections", s1.base + "/", "get.lua", {
-            "BENCH_PATH": "/v2/control-planes/{id}", "BENCH_TOKENS_FILE": files["tokens_a"],
-            "BENCH_IDS_FILE": files["cp_ids_a"]}, connections=256, sample_pid=s1.proc.pid, workdir=workdir)
+        scenario("get_cp", "GET /v2/control-planes/{id}", s1, "get.lua", get_cp_env)
+        scenario("me", "GET /v3/users/me", s1, "get.lua",
+                 {"BENCH_PATH": "/v3/users/me", "BENCH_TOKENS_FILE": files["tokens_all"]})
+        scenario("invalid", "GET /v2/control-planes, invalid token (401)", s1, "invalid_token.lua",
+                 {"BENCH_PATH": "/v2/control-planes"})
+        scenario("list_10k", "list page 100, created_at desc, 10 000 rows", s1, "get.lua", list_a_env)
+        scenario("list_10k_c1", "list 10 000 rows, 1 connection", s1, "get.lua", list_a_env, connections=1, warmup=1)
+        scenario("get_cp_256", "GET /v2/control-planes/{id}, 256 connections", s1, "get.lua", get_cp_env,
+                 connections=256, sample_pid=s1.proc.pid)
+        # Last on this server: it adds tens of thousands of control planes to organization A.
         nonce = "b%d" % int(time.time())
-        R["post_cp"] = run_wrk("POST /v2/control-planes (durable 201)", s1.base + "/", "post_control_plane.lua", {
-            "BENCH_TOKEN": admin_a, "BENCH_NONCE": nonce + "r"}, warmup_env={"BENCH_NONCE": nonce + "w"},
-            workdir=workdir)
-        R["list_10k_c1"] = run_wrk("list 10 000 rows, 1 connection", s1.base + "/", "get.lua", {
-            "BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": admin_a_file}, connections=1, warmup=1, workdir=workdir)
+        scenario("post_cp", "POST /v2/control-planes (durable 201)", s1, "post_control_plane.lua",
+                 {"BENCH_TOKEN": admin_a, "BENCH_NONCE": nonce + "r"}, warmup_env={"BENCH_NONCE": nonce + "w"})
         R["rss_hwm_population"] = s1.rss_mib("VmHWM")
         s1.stop()
 
@@ -441,21 +479,18 @@ def main():
             tok_files[key] = os.path.join(workdir, "admin_%s.txt" % key)
             with open(tok_files[key], "w") as f:
                 f.write(large[key]["token"] + "\n")
+        list_y = {"BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": tok_files["y"]}
+        list_x = {"BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": tok_files["x"]}
+        contains_x = {"BENCH_PATH": CONTAINS_PATH, "BENCH_TOKENS_FILE": tok_files["x"]}
         log("scenarios on 100 000 control planes")
-        R["list_1k"] = run_wrk("list page 100, created_at desc, 1 000 rows", s2.base + "/", "get.lua", {
-            "BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": tok_files["y"]}, workdir=workdir)
-        R["list_100k"] = run_wrk("list page 100, created_at desc, 100 000 rows", s2.base + "/", "get.lua", {
-            "BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": tok_files["x"]}, workdir=workdir)
-        R["contains_100k"] = run_wrk("filter[name][contains], 100 000 rows", s2.base + "/", "get.lua", {
-            "BENCH_PATH": CONTAINS_PATH, "BENCH_TOKENS_FILE": tok_files["x"]}, workdir=workdir)
+        scenario("list_1k", "list page 100, created_at desc, 1 000 rows", s2, "get.lua", list_y)
+        scenario("list_100k", "list page 100, created_at desc, 100 000 rows", s2, "get.lua", list_x)
+        scenario("contains_100k", "filter[name][contains], 100 000 rows", s2, "get.lua", contains_x)
         log("the same three queries over one connection (service time without queueing)")
-        R["list_1k_c1"] = run_wrk("list 1 000 rows, 1 connection", s2.base + "/", "get.lua", {
-            "BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": tok_files["y"]}, connections=1, warmup=1, workdir=workdir)
-        R["list_100k_c1"] = run_wrk("list 100 000 rows, 1 connection", s2.base + "/", "get.lua", {
-            "BENCH_PATH": LIST_PATH, "BENCH_TOKENS_FILE": tok_files["x"]}, connections=1, warmup=1, workdir=workdir)
-        R["contains_100k_c1"] = run_wrk("contains, 100 000 rows, 1 connection", s2.base + "/", "get.lua", {
-            "BENCH_PATH": CONTAINS_PATH, "BENCH_TOKENS_FILE": tok_files["x"]}, connections=1, warmup=1,
-            workdir=workdir)
+        scenario("list_1k_c1", "list 1 000 rows, 1 connection", s2, "get.lua", list_y, connections=1, warmup=1)
+        scenario("list_100k_c1", "list 100 000 rows, 1 connection", s2, "get.lua", list_x, connections=1, warmup=1)
+        scenario("contains_100k_c1", "contains, 100 000 rows, 1 connection", s2, "get.lua", contains_x,
+                 connections=1, warmup=1)
         s2.stop()
 
         log("start-up with 100 000 control planes: %d starts" % STARTS)
@@ -527,7 +562,8 @@ def render(R):
     for key, name in (("list_10k_c1", "list, 10 000 rows"), ("list_1k_c1", "list, 1 000 rows"),
                       ("list_100k_c1", "list, 100 000 rows"),
                       ("contains_100k_c1", "filter[name][contains], 100 000 rows")):
-        row("%s — 1 connection (service time, informational)" % name, R[key], "nginx", nginx_rps, "—", None)
+        row("%s — 1 connection (service time, informational)" % name, R[key], "same", None, "—", None,
+            ratio_text="—")
     c1r = ratio(R["list_100k_c1"].get("p50_ms"), R["list_1k_c1"].get("p50_ms"))
     g256 = R["get_cp_256"]
     row("GET /v2/control-planes/{id}, 256 connections (memory run)", g256, "nginx", nginx_rps, "see memory", None)
@@ -553,18 +589,18 @@ def render(R):
     w("")
     w("## Scenarios")
     w("")
-    w("| scenario | conns | req/s | p50 | p99 | non-2xx | ratio to baseline | target | met |")
-    w("|---|---:|---:|---:|---:|---:|---|---|---|")
+    w("| scenario | conns | req/s | p50 | p99 | non-2xx (wrk) | statuses (server) | ratio to baseline | target | met |")
+    w("|---|---:|---:|---:|---:|---:|---|---|---|---|")
     for name, r, base_name, ratio_text, target, ok in rows:
         if r.get("error"):
-            w("| %s | %d | error | | | | | %s | **NO** (%s) |" % (name, r["connections"], target,
+            w("| %s | %d | error | | | | | | %s | **NO** (%s) |" % (name, r["connections"], target,
                                                                   r["error"].replace("|", "/").replace("\n", " ")[:200]))
             continue
         ratio_cell = ratio_text if base_name.startswith("same") else "%s %s" % (ratio_text, base_name)
         non2xx = "%d" % r["non2xx"] + (" (+%d socket errors)" % r["socket_errors"] if r["socket_errors"] else "")
-        w("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, r["connections"], fmt_num(r["rps"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]), non2xx,
-            ratio_cell, target, verdict(ok)))
+            fmt_statuses(r.get("statuses")), ratio_cell, target, verdict(ok)))
     w("")
     w("Non-2xx counts are wrk's \"Non-2xx or 3xx responses\"; only the invalid-token scenario should have any "
       "(all of its answers are 401). Over one connection the 100 000-row list took %s the time of the 1 000-row "

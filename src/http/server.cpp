@@ -2,6 +2,7 @@
 
 #include "api/app.hpp"
 #include "errors/api_error.hpp"
+#include "http/beast_parse.hpp"
 #include "observability/log.hpp"
 #include "observability/trace.hpp"
 
@@ -43,7 +44,8 @@ class Server::Impl {
         acceptor_(control_),
         signals_(control_, SIGINT, SIGTERM),
         grace_timer_(control_),
-        workers_(std::max(1u, options_.workers)) {}
+        workers_(std::max(1u, options_.workers)),
+        limits_{options_.max_header_bytes, options_.max_body_bytes} {}
 
   void run(const std::function<void(std::uint16_t)>& on_listening);
 
@@ -60,6 +62,7 @@ class Server::Impl {
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
   asio::thread_pool workers_;
+  ParseLimits limits_;  // the same rules parse_request applies (http/parse.hpp)
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> open_{0};
 
@@ -119,50 +122,26 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void read_header() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
-    parser_->body_limit(server_.options_.max_body_bytes);
+    detail::apply_limits(*parser_, server_.limits_);
     request_ = Request{};
     request_.trace_id = observability::next_trace_id();
     request_.remote_address = remote_;
     stream_.expires_after(server_.options_.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t consumed) {
-                               // Beast applies header_limit per parse step, so a block that
-                               // arrives in one piece can exceed it; the consumed count is exact.
-                               if (!ec && consumed > self->server_.options_.max_header_bytes) {
+                               if (!ec && detail::header_too_large(consumed, self->server_.limits_)) {
                                  ec = bhttp::error::header_limit;
                                }
                                self->on_header(ec);
                              });
   }
 
-  // Framing and target rules of RFC 9112 that Beast leaves to the application: an
-  // HTTP/1.1 request has exactly one Host; a request body is delimited by Content-Length
-  // or by a final "chunked" coding (anything else cannot be framed safely); the target is
-  // in origin form ("/path?query").
-  std::string framing_problem(const bhttp::request_parser<bhttp::string_body>::value_type& header) const {
-    std::size_t hosts = 0;
-    for (const auto& field : header) {
-      if (field.name() == bhttp::field::host) ++hosts;
-    }
-    if (header.version() >= 11 && hosts != 1) return "an HTTP/1.1 request needs exactly one Host header";
-    if (header.version() < 11 && hosts > 1) return "more than one Host header";
-    if (header.count(bhttp::field::transfer_encoding) > 0 && !parser_->chunked()) {
-      return "Transfer-Encoding must end with chunked";
-    }
-    const auto target = header.target();
-    if (target.empty() || target.front() != '/') return "the request target must be an absolute path";
-    return {};
-  }
-
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     const auto& header = parser_->get();
-    if (auto problem = framing_problem(header); !problem.empty()) {
+    if (auto problem = detail::framing_problem(*parser_); !problem.empty()) {
       fill_partial_request();
-      return send_error(errors::ApiError::bad_request(
-          {.field = "request", .rule = errors::Rule::invalid, .reason = std::move(problem)},
-          "The request is not valid HTTP/1.1."));
+      return send_error(detail::malformed_request(std::move(problem)));
     }
     if (header[bhttp::field::expect] == "100-continue" || header[bhttp::field::expect] == "100-Continue") {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
@@ -185,31 +164,15 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void fill_partial_request() {
-    if (!parser_ || !parser_->is_header_done()) return;
-    const auto& header = parser_->get();
-    request_.method = std::string(header.method_string());
-    request_.target = std::string(header.target());
+    if (parser_) detail::fill_partial(*parser_, request_);
   }
 
   void on_read_error(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset) {
-      // The client went away or was too slow: nothing to answer.
-      return close();
-    }
+    auto error = detail::read_error(ec, server_.limits_);
+    // The client went away or was too slow: nothing to answer.
+    if (!error) return close();
     fill_partial_request();
-    if (ec == bhttp::error::header_limit) {
-      return send_error(errors::ApiError::header_fields_too_large(server_.options_.max_header_bytes));
-    }
-    if (ec == bhttp::error::body_limit) {
-      return send_error(errors::ApiError::content_too_large(server_.options_.max_body_bytes));
-    }
-    // Anything else is a malformed HTTP message (bad request line, conflicting framing
-    // headers, broken chunk encoding, ...).
-    send_error(errors::ApiError::bad_request(
-        {.field = "request", .rule = errors::Rule::invalid, .reason = fmt::format("malformed HTTP request: {}", ec.message())},
-        "The request is not valid HTTP/1.1."));
+    send_error(*error);
   }
 
   void send_error(const errors::ApiError& error) {
@@ -220,16 +183,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   void on_request() {
     auto message = parser_->release();
     parser_.reset();
-    request_.method = std::string(message.method_string());
-    request_.target = std::string(message.target());
-    request_.headers.clear();
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request_.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    request_.body = std::move(message.body());
     const bool keep_alive = message.keep_alive();
+    detail::fill_request(std::move(message), request_);
     // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
     // request_ is not touched by anyone else) and writes the answer on its own strand.
     busy_ = true;

@@ -10,6 +10,7 @@
 #include "store/errors.hpp"
 #include "store/records.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,13 @@ enum class MembershipChange { set, add, remove };
 inline constexpr std::size_t kMaxGroupMembers = 256;
 inline constexpr std::size_t kMaxGroupsPerMember = 5;
 
+// Updates are read-modify-write inside the write transaction: `Mutate` receives the current
+// record and changes it; what it leaves is written. Two concurrent PATCHes of one object
+// therefore never lose each other's changes. A Mutate may throw (e.g. an errors::ApiError when
+// the result would break a limit): nothing is written and the exception propagates.
+template <typename T>
+using Mutate = std::function<void(T&)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -146,7 +154,8 @@ class Store {
   virtual std::optional<User> get_user(const OrgId& org, const std::string& user_id) = 0;
   virtual std::optional<User> find_user_by_email(const OrgId& org, const std::string& email) = 0;
   virtual Page<User> list_users(const OrgId& org, const UserQuery& query) = 0;
-  virtual bool update_user(const User& user) = 0;
+  // The updated user; nullopt when it does not exist. Writes full_name, preferred_name, updated_at.
+  virtual std::optional<User> modify_user(const OrgId& org, const std::string& id, const Mutate<User>& mutate) = 0;
   // Deletes the user with their tokens, memberships and role assignments. InvariantError
   // "last_admin" when the user is the only member of `protected_team_id`.
   virtual bool delete_user(const OrgId& org, const std::string& user_id, const std::string& protected_team_id) = 0;
@@ -156,7 +165,8 @@ class Store {
   virtual std::optional<Team> get_team(const OrgId& org, const std::string& team_id) = 0;
   virtual std::optional<Team> find_team_by_name(const OrgId& org, const std::string& name) = 0;
   virtual Page<Team> list_teams(const OrgId& org, const TeamQuery& query) = 0;
-  virtual bool update_team(const Team& team) = 0;
+  // Writes name, description, labels, updated_at. System teams are never changed (nullopt).
+  virtual std::optional<Team> modify_team(const OrgId& org, const std::string& id, const Mutate<Team>& mutate) = 0;
   virtual bool delete_team(const OrgId& org, const std::string& team_id) = 0;
   // ConflictError when already a member.
   virtual void add_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
@@ -184,7 +194,9 @@ class Store {
   virtual void insert_system_account(const SystemAccount& account) = 0;  // ConflictError on name
   virtual std::optional<SystemAccount> get_system_account(const OrgId& org, const std::string& id) = 0;
   virtual Page<SystemAccount> list_system_accounts(const OrgId& org, const SystemAccountQuery& query) = 0;
-  virtual bool update_system_account(const SystemAccount& account) = 0;  // ConflictError on name
+  // Writes name, description, updated_at. ConflictError on a duplicate name.
+  virtual std::optional<SystemAccount> modify_system_account(const OrgId& org, const std::string& id,
+                                                             const Mutate<SystemAccount>& mutate) = 0;
   virtual bool delete_system_account(const OrgId& org, const std::string& id) = 0;
 
   // --- access tokens of a user or system account
@@ -197,7 +209,9 @@ class Store {
   virtual Page<AccessToken> list_tokens(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
                                         const TokenQuery& query) = 0;
   // Writes name, revoked_at, revoked_by and updated_at. ConflictError on a duplicate name.
-  virtual bool update_token(const AccessToken& token) = 0;
+  virtual std::optional<AccessToken> modify_token(const OrgId& org, PrincipalKind owner_kind,
+                                                  const std::string& owner_id, const std::string& token_id,
+                                                  const Mutate<AccessToken>& mutate) = 0;
   virtual bool delete_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
                             const std::string& token_id) = 0;
 
@@ -211,7 +225,10 @@ class Store {
   virtual void insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) = 0;
   virtual std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) = 0;
   virtual Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) = 0;
-  virtual bool update_control_plane(const ControlPlane& cp) = 0;  // false: not found
+  // Writes name, description, auth_type, proxy_urls, labels, updated_at. ConflictError on a
+  // duplicate name.
+  virtual std::optional<ControlPlane> modify_control_plane(const OrgId& org, const std::string& id,
+                                                           const Mutate<ControlPlane>& mutate) = 0;
   // Deletes a control plane and the role assignments scoped to it; a deleted member leaves
   // its groups. InvariantError "group_not_empty" for a group that still has members.
   virtual bool delete_control_plane(const OrgId& org, const std::string& id) = 0;

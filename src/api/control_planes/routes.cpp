@@ -111,19 +111,23 @@ http::Response update(RequestContext& ctx) {
   auto cp = load(ctx);
   ctx.authorize({auth::kControlPlanes, Verb::update, cp.id});
   auto body = ctx.validated_body(update_schema(), schema::Mode::update);
-  apply(cp, body);
-  auto problems = errors::InvalidParameters{};
-  if (cp.labels.size() > 50) {
-    problems.push_back({.field = "labels", .rule = errors::Rule::max_items, .reason = "must have at most 50 labels", .limit = 50});
-    throw errors::ApiError::bad_request(std::move(problems), "Invalid request body.");
-  }
-  cp.updated_at = util::now_ms();
+  std::optional<store::ControlPlane> updated;
   try {
-    if (!ctx.store().update_control_plane(cp)) throw errors::ApiError::not_found(kNotFound);
+    updated = ctx.store().modify_control_plane(ctx.org(), cp.id, [&](store::ControlPlane& current) {
+      apply(current, body);
+      if (current.labels.size() > 50) {
+        throw errors::ApiError::bad_request(
+            errors::InvalidParameter{.field = "labels", .rule = errors::Rule::max_items,
+                                     .reason = "must have at most 50 labels", .limit = 50},
+            "Invalid request body.");
+      }
+      current.updated_at = util::now_ms();
+    });
   } catch (const store::ConflictError&) {
-    name_conflict(cp.name);
+    name_conflict(body.contains("name") ? std::string(body.at("name").as_string()) : cp.name);
   }
-  return json_response(200, to_json(cp, ctx.settings()));
+  if (!updated) throw errors::ApiError::not_found(kNotFound);
+  return json_response(200, to_json(*updated, ctx.settings()));
 }
 
 http::Response remove(RequestContext& ctx) {

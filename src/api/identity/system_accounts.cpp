@@ -165,17 +165,18 @@ http::Response update_account(RequestContext& ctx) {
   require(ctx, Verb::update);
   refuse_managed(a);
   auto body = ctx.validated_body(update_account_schema(), schema::Mode::update);
-  if (auto* v = body.if_contains("name")) a.name = std::string(v->as_string());
-  if (auto* v = body.if_contains("description")) a.description = std::string(v->as_string());
-  a.updated_at = util::now_ms();
+  std::optional<store::SystemAccount> updated;
   try {
-    if (!ctx.store().update_system_account(a)) {
-      throw errors::ApiError::not_found("The requested system account was not found.");
-    }
+    updated = ctx.store().modify_system_account(ctx.org(), a.id, [&](store::SystemAccount& current) {
+      if (auto* v = body.if_contains("name")) current.name = std::string(v->as_string());
+      if (auto* v = body.if_contains("description")) current.description = std::string(v->as_string());
+      current.updated_at = util::now_ms();
+    });
   } catch (const store::ConflictError&) {
-    account_name_conflict(a.name);
+    account_name_conflict(body.contains("name") ? std::string(body.at("name").as_string()) : a.name);
   }
-  return json_response(200, account_json(a));
+  if (!updated) throw errors::ApiError::not_found("The requested system account was not found.");
+  return json_response(200, account_json(*updated));
 }
 
 http::Response delete_account(RequestContext& ctx) {
@@ -243,14 +244,19 @@ http::Response update_account_token(RequestContext& ctx) {
   auto t = load_account_token(ctx, a);
   require(ctx, Verb::update);
   auto body = ctx.validated_body(update_token_schema(), schema::Mode::create);
-  t.name = std::string(body.at("name").as_string());
-  t.updated_at = util::now_ms();
+  const std::string name(body.at("name").as_string());
+  std::optional<store::AccessToken> updated;
   try {
-    if (!ctx.store().update_token(t)) throw errors::ApiError::not_found("The requested access token was not found.");
+    updated = ctx.store().modify_token(ctx.org(), store::PrincipalKind::system_account, a.id, t.id,
+                                       [&](store::AccessToken& current) {
+                                         current.name = name;
+                                         current.updated_at = util::now_ms();
+                                       });
   } catch (const store::ConflictError&) {
-    token_name_conflict(t.name);
+    token_name_conflict(name);
   }
-  return json_response(200, account_token_json(t));
+  if (!updated) throw errors::ApiError::not_found("The requested access token was not found.");
+  return json_response(200, account_token_json(*updated));
 }
 
 http::Response delete_account_token(RequestContext& ctx) {

@@ -155,25 +155,28 @@ http::Response update_team(RequestContext& ctx) {
   require(ctx, Verb::update);
   if (team.system_team) system_team_unmodifiable();
   auto body = ctx.validated_body(update_team_schema(), schema::Mode::update);
-  if (auto* v = body.if_contains("name")) team.name = std::string(v->as_string());
-  if (auto* v = body.if_contains("description")) {
-    team.description = v->is_null() ? std::nullopt : std::optional<std::string>(std::string(v->as_string()));
-  }
-  if (auto* v = body.if_contains("labels")) {
-    if (v->is_null()) {
-      team.labels.clear();
-    } else {
-      merge_labels(team.labels, v->as_object(), false);
+  auto updated = ctx.store().modify_team(ctx.org(), team.id, [&](store::Team& t) {
+    if (auto* v = body.if_contains("name")) t.name = std::string(v->as_string());
+    if (auto* v = body.if_contains("description")) {
+      t.description = v->is_null() ? std::nullopt : std::optional<std::string>(std::string(v->as_string()));
     }
-  }
-  if (team.labels.size() > 50) {
-    throw errors::ApiError::bad_request(
-        errors::InvalidParameter{.field = "labels", .rule = errors::Rule::max_items, .reason = "must have at most 50 labels", .limit = 50},
-        "Invalid request body.");
-  }
-  team.updated_at = util::now_ms();
-  if (!ctx.store().update_team(team)) throw errors::ApiError::not_found("The requested team was not found.");
-  return json_response(200, team_json(team));
+    if (auto* v = body.if_contains("labels")) {
+      if (v->is_null()) {
+        t.labels.clear();
+      } else {
+        merge_labels(t.labels, v->as_object(), false);
+      }
+    }
+    if (t.labels.size() > 50) {
+      throw errors::ApiError::bad_request(
+          errors::InvalidParameter{.field = "labels", .rule = errors::Rule::max_items,
+                                   .reason = "must have at most 50 labels", .limit = 50},
+          "Invalid request body.");
+    }
+    t.updated_at = util::now_ms();
+  });
+  if (!updated) throw errors::ApiError::not_found("The requested team was not found.");
+  return json_response(200, team_json(*updated));
 }
 
 http::Response delete_team(RequestContext& ctx) {

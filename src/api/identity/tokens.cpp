@@ -214,14 +214,19 @@ http::Response update_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
   auto [user, t] = load_pat(ctx, Verb::update);
   auto body = ctx.validated_body(update_pat_schema(), schema::Mode::create);
-  t.name = std::string(body.at("name").as_string());
-  t.updated_at = util::now_ms();
+  const std::string name(body.at("name").as_string());
+  std::optional<store::AccessToken> updated;
   try {
-    if (!ctx.store().update_token(t)) throw errors::ApiError::not_found("The requested access token was not found.");
+    updated = ctx.store().modify_token(ctx.org(), store::PrincipalKind::user, user.id, t.id,
+                                       [&](store::AccessToken& current) {
+                                         current.name = name;
+                                         current.updated_at = util::now_ms();
+                                       });
   } catch (const store::ConflictError&) {
-    pat_name_conflict(t.name);
+    pat_name_conflict(name);
   }
-  return json_response(200, pat_json(t));
+  if (!updated) throw errors::ApiError::not_found("The requested access token was not found.");
+  return json_response(200, pat_json(*updated));
 }
 
 http::Response delete_user_token(RequestContext& ctx) {
@@ -236,14 +241,17 @@ http::Response delete_user_token(RequestContext& ctx) {
 http::Response revoke_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
   auto [user, t] = load_pat(ctx, Verb::update);
-  if (!t.revoked_at) {
-    const auto now = util::now_ms();
-    t.revoked_at = now;
-    t.revoked_by = ctx.principal().id;
-    t.updated_at = now;
-    if (!ctx.store().update_token(t)) throw errors::ApiError::not_found("The requested access token was not found.");
-  }
-  return json_response(200, pat_json(t));
+  const std::string revoker = ctx.principal().id;
+  auto revoked = ctx.store().modify_token(ctx.org(), store::PrincipalKind::user, user.id, t.id,
+                                          [&](store::AccessToken& current) {
+                                            if (current.revoked_at) return;  // revoking twice changes nothing
+                                            const auto now = util::now_ms();
+                                            current.revoked_at = now;
+                                            current.revoked_by = revoker;
+                                            current.updated_at = now;
+                                          });
+  if (!revoked) throw errors::ApiError::not_found("The requested access token was not found.");
+  return json_response(200, pat_json(*revoked));
 }
 
 }  // namespace ok::api::identity

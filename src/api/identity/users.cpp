@@ -101,11 +101,13 @@ http::Response update_user(RequestContext& ctx) {
   auto user = load_user(ctx);
   if (!is_caller(ctx, store::PrincipalKind::user, user.id)) require(ctx, Verb::update);
   auto body = ctx.validated_body(update_user_schema(), schema::Mode::update);
-  if (auto* v = body.if_contains("full_name")) user.full_name = std::string(v->as_string());
-  if (auto* v = body.if_contains("preferred_name")) user.preferred_name = std::string(v->as_string());
-  user.updated_at = util::now_ms();
-  if (!ctx.store().update_user(user)) throw errors::ApiError::not_found("The requested user was not found.");
-  return json_response(200, user_json(user));
+  auto updated = ctx.store().modify_user(ctx.org(), user.id, [&](store::User& u) {
+    if (auto* v = body.if_contains("full_name")) u.full_name = std::string(v->as_string());
+    if (auto* v = body.if_contains("preferred_name")) u.preferred_name = std::string(v->as_string());
+    u.updated_at = util::now_ms();
+  });
+  if (!updated) throw errors::ApiError::not_found("The requested user was not found.");
+  return json_response(200, user_json(*updated));
 }
 
 http::Response delete_user(RequestContext& ctx) {

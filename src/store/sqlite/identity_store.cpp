@@ -127,16 +127,20 @@ Page<User> SqliteStore::list_users(const OrgId& org, const UserQuery& query) {
   return paged_select<User>(*c, kUserColumns, "users", where, "created_at, id", query.page, read_user);
 }
 
-bool SqliteStore::update_user(const User& u) {
-  bool found = false;
+std::optional<User> SqliteStore::modify_user(const OrgId& org, const std::string& id, const Mutate<User>& mutate) {
+  std::optional<User> result;
   write([&](Connection& c) {
-    Query q(c, "UPDATE users SET full_name = ?, preferred_name = ?, active = ?, updated_at = ? WHERE org_id = ? AND "
-               "id = ?");
-    q->bind(1, u.full_name).bind(2, u.preferred_name).bind(3, u.active).bind(4, u.updated_at);
-    q->bind(5, u.org_id).bind(6, u.id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    Query read(c, "SELECT id, org_id, email, full_name, preferred_name, active, created_at, updated_at FROM users "
+                  "WHERE org_id = ? AND id = ?");
+    read->bind(1, org.str()).bind(2, id);
+    if (!read->step()) return;
+    User u = read_user(*read);
+    mutate(u);
+    Query q(c, "UPDATE users SET full_name = ?, preferred_name = ?, updated_at = ? WHERE org_id = ? AND id = ?");
+    q->bind(1, u.full_name).bind(2, u.preferred_name).bind(3, u.updated_at).bind(4, org.str()).bind(5, id).run();
+    result = std::move(u);
   });
-  return found;
+  return result;
 }
 
 bool SqliteStore::delete_user(const OrgId& org, const std::string& user_id, const std::string& protected_team_id) {
@@ -207,16 +211,21 @@ Page<Team> SqliteStore::list_teams(const OrgId& org, const TeamQuery& query) {
   return paged_select<Team>(*c, kTeamColumns, "teams", where, "created_at, id", query.page, read_team);
 }
 
-bool SqliteStore::update_team(const Team& t) {
-  bool found = false;
+std::optional<Team> SqliteStore::modify_team(const OrgId& org, const std::string& id, const Mutate<Team>& mutate) {
+  std::optional<Team> result;
   write([&](Connection& c) {
-    Query q(c, "UPDATE teams SET name = ?, description = ?, labels = ?, updated_at = ? WHERE org_id = ? AND id = ? "
-               "AND system_team = 0");
+    Query read(c, "SELECT id, org_id, name, description, system_team, labels, created_at, updated_at FROM teams "
+                  "WHERE org_id = ? AND id = ? AND system_team = 0");
+    read->bind(1, org.str()).bind(2, id);
+    if (!read->step()) return;
+    Team t = read_team(*read);
+    mutate(t);
+    Query q(c, "UPDATE teams SET name = ?, description = ?, labels = ?, updated_at = ? WHERE org_id = ? AND id = ?");
     q->bind(1, t.name).bind(2, t.description).bind(3, labels_to_json(t.labels)).bind(4, t.updated_at);
-    q->bind(5, t.org_id).bind(6, t.id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    q->bind(5, org.str()).bind(6, id).run();
+    result = std::move(t);
   });
-  return found;
+  return result;
 }
 
 bool SqliteStore::delete_team(const OrgId& org, const std::string& team_id) {
@@ -351,14 +360,21 @@ Page<SystemAccount> SqliteStore::list_system_accounts(const OrgId& org, const Sy
                                      read_account);
 }
 
-bool SqliteStore::update_system_account(const SystemAccount& a) {
-  bool found = false;
+std::optional<SystemAccount> SqliteStore::modify_system_account(const OrgId& org, const std::string& id,
+                                                                const Mutate<SystemAccount>& mutate) {
+  std::optional<SystemAccount> result;
   write([&](Connection& c) {
+    Query read(c, "SELECT id, org_id, name, description, konnect_managed, created_at, updated_at FROM system_accounts "
+                  "WHERE org_id = ? AND id = ?");
+    read->bind(1, org.str()).bind(2, id);
+    if (!read->step()) return;
+    SystemAccount a = read_account(*read);
+    mutate(a);
     Query q(c, "UPDATE system_accounts SET name = ?, description = ?, updated_at = ? WHERE org_id = ? AND id = ?");
-    q->bind(1, a.name).bind(2, a.description).bind(3, a.updated_at).bind(4, a.org_id).bind(5, a.id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    q->bind(1, a.name).bind(2, a.description).bind(3, a.updated_at).bind(4, org.str()).bind(5, id).run();
+    result = std::move(a);
   });
-  return found;
+  return result;
 }
 
 bool SqliteStore::delete_system_account(const OrgId& org, const std::string& id) {
@@ -415,16 +431,23 @@ Page<AccessToken> SqliteStore::list_tokens(const OrgId& org, PrincipalKind owner
                                    read_token);
 }
 
-bool SqliteStore::update_token(const AccessToken& t) {
-  bool found = false;
+std::optional<AccessToken> SqliteStore::modify_token(const OrgId& org, PrincipalKind owner_kind,
+                                                     const std::string& owner_id, const std::string& token_id,
+                                                     const Mutate<AccessToken>& mutate) {
+  std::optional<AccessToken> result;
   write([&](Connection& c) {
-    Query q(c, "UPDATE access_tokens SET name = ?, revoked_at = ?, revoked_by = ?, updated_at = ? WHERE org_id = ? "
-               "AND id = ?");
-    q->bind(1, t.name).bind(2, t.revoked_at).bind(3, t.revoked_by).bind(4, t.updated_at).bind(5, t.org_id);
-    q->bind(6, t.id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    Query read(c, "SELECT id, org_id, owner_kind, owner_id, name, token_hash, expires_at, revoked_at, revoked_by, "
+                  "last_used_at, created_at, updated_at FROM access_tokens WHERE org_id = ? AND owner_kind = ? AND "
+                  "owner_id = ? AND id = ?");
+    read->bind(1, org.str()).bind(2, kind_name(owner_kind)).bind(3, owner_id).bind(4, token_id);
+    if (!read->step()) return;
+    AccessToken t = read_token(*read);
+    mutate(t);
+    Query q(c, "UPDATE access_tokens SET name = ?, revoked_at = ?, revoked_by = ?, updated_at = ? WHERE id = ?");
+    q->bind(1, t.name).bind(2, t.revoked_at).bind(3, t.revoked_by).bind(4, t.updated_at).bind(5, token_id).run();
+    result = std::move(t);
   });
-  return found;
+  return result;
 }
 
 bool SqliteStore::delete_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,

@@ -322,18 +322,24 @@ Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const Cont
                                     read_control_plane);
 }
 
-bool SqliteStore::update_control_plane(const ControlPlane& cp) {
-  bool found = false;
+std::optional<ControlPlane> SqliteStore::modify_control_plane(const OrgId& org, const std::string& id,
+                                                              const Mutate<ControlPlane>& mutate) {
+  std::optional<ControlPlane> result;
   write([&](Connection& c) {
+    Query read(c, fmt::format("SELECT {} FROM control_planes WHERE org_id = ? AND id = ?", kControlPlaneColumns));
+    read->bind(1, org.str()).bind(2, id);
+    if (!read->step()) return;
+    ControlPlane cp = read_control_plane(*read);
+    mutate(cp);
     Query q(c,
             "UPDATE control_planes SET name = ?, description = ?, auth_type = ?, proxy_urls = ?, labels = ?, "
             "updated_at = ? WHERE org_id = ? AND id = ?");
     q->bind(1, cp.name).bind(2, cp.description).bind(3, cp.auth_type).bind(4, proxy_urls_to_json(cp.proxy_urls));
-    q->bind(5, labels_to_json(cp.labels)).bind(6, cp.updated_at).bind(7, cp.org_id).bind(8, cp.id).run();
-    found = sqlite3_changes(c.handle()) > 0;
-    if (found) write_control_plane_labels(c, cp);
+    q->bind(5, labels_to_json(cp.labels)).bind(6, cp.updated_at).bind(7, org.str()).bind(8, id).run();
+    write_control_plane_labels(c, cp);
+    result = std::move(cp);
   });
-  return found;
+  return result;
 }
 
 bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) {

@@ -38,14 +38,14 @@ class SqliteStore final : public Store {
   std::optional<User> get_user(const OrgId& org, const std::string& user_id) override;
   std::optional<User> find_user_by_email(const OrgId& org, const std::string& email) override;
   Page<User> list_users(const OrgId& org, const UserQuery& query) override;
-  bool update_user(const User& user) override;
+  std::optional<User> modify_user(const OrgId& org, const std::string& id, const Mutate<User>& mutate) override;
   bool delete_user(const OrgId& org, const std::string& user_id, const std::string& protected_team_id) override;
 
   void insert_team(const Team& team) override;
   std::optional<Team> get_team(const OrgId& org, const std::string& team_id) override;
   std::optional<Team> find_team_by_name(const OrgId& org, const std::string& name) override;
   Page<Team> list_teams(const OrgId& org, const TeamQuery& query) override;
-  bool update_team(const Team& team) override;
+  std::optional<Team> modify_team(const OrgId& org, const std::string& id, const Mutate<Team>& mutate) override;
   bool delete_team(const OrgId& org, const std::string& team_id) override;
   void add_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
                        const std::string& principal_id, std::int64_t now) override;
@@ -67,7 +67,8 @@ class SqliteStore final : public Store {
   void insert_system_account(const SystemAccount& account) override;
   std::optional<SystemAccount> get_system_account(const OrgId& org, const std::string& id) override;
   Page<SystemAccount> list_system_accounts(const OrgId& org, const SystemAccountQuery& query) override;
-  bool update_system_account(const SystemAccount& account) override;
+  std::optional<SystemAccount> modify_system_account(const OrgId& org, const std::string& id,
+                                                     const Mutate<SystemAccount>& mutate) override;
   bool delete_system_account(const OrgId& org, const std::string& id) override;
 
   void insert_token(const AccessToken& token, std::size_t max_per_owner) override;
@@ -75,7 +76,8 @@ class SqliteStore final : public Store {
                                        const std::string& token_id) override;
   Page<AccessToken> list_tokens(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
                                 const TokenQuery& query) override;
-  bool update_token(const AccessToken& token) override;
+  std::optional<AccessToken> modify_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
+                                          const std::string& token_id, const Mutate<AccessToken>& mutate) override;
   bool delete_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
                     const std::string& token_id) override;
   std::vector<RoleAssignment> effective_roles(const OrgId& org, const std::string& principal_kind,
@@ -84,7 +86,8 @@ class SqliteStore final : public Store {
   void insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) override;
   std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) override;
   Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) override;
-  bool update_control_plane(const ControlPlane& cp) override;
+  std::optional<ControlPlane> modify_control_plane(const OrgId& org, const std::string& id,
+                                                   const Mutate<ControlPlane>& mutate) override;
   bool delete_control_plane(const OrgId& org, const std::string& id) override;
   std::vector<ControlPlane> find_control_planes(const OrgId& org, const std::vector<std::string>& ids) override;
   Page<ControlPlane> list_group_members(const OrgId& org, const std::string& group_id, const std::string& after_id,
