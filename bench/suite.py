@@ -245,6 +245,7 @@ def run_wrk(label, url, script, env=None, connections=CONNECTIONS, duration=DURA
         r["statuses"] = delta
     r["cmd"] = cmd
     r["connections"] = connections
+    r["load"] = loadavg()
     r["exit"] = done.returncode
     if sampler:
         r["peak_rss_mib"] = peak["rss"]
@@ -345,6 +346,12 @@ def ratio(a, b):
     return None if a is None or not b else a / b
 
 
+def loadavg():
+    """The 1-minute load average (this suite's own wrk and server count: about 2-3 while measuring)."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
 def machine_info():
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -390,7 +397,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="openkonnect-bench-")
     log("working directory %s, binary %s, %ds per run (+%ds warm-up)" % (workdir, BIN, DURATION, WARMUP))
     info = machine_info()
-    R = {"info": info, "notes": []}
+    R = {"info": info, "load_start": loadavg()}
     servers = []
     try:
         log("baseline (a): nginx, one worker, fixed %d-byte JSON body" % len(NGINX_BODY))
@@ -514,6 +521,7 @@ def main():
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    R["load_end"] = loadavg()
     R["suite_s"] = time.time() - suite_t0
     report = render(R)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
@@ -582,6 +590,12 @@ def render(R):
     w("Machine: %d CPUs (%s), %s RAM, Linux %s; %s, %s, %s, SQLite %s, Python %s." % (
         info["nproc"], info["cpu"], info["mem"], info["kernel"], info["openkonnect"], info["wrk"], info["nginx"],
         info["sqlite"], info["python"]))
+    w("")
+    loads = [r["load"] for r in R.values() if isinstance(r, dict) and "load" in r]
+    w("Load average (1 min) at the start of the suite: %.1f; right after each wrk run: %.1f to %.1f; at the end: "
+      "%.1f (the suite's own wrk and server make about 2-3). Other work on this shared machine lowers every "
+      "absolute number; the ratios to the baselines measured in the same run are what to compare." % (
+          R["load_start"], min(loads), max(loads), R["load_end"]))
     w("")
     w("Every wrk run: `wrk -t%d -c<conns> -d%ds --timeout 10s --latency -s bench/lua/<script>` after a %ds "
       "warm-up, on loopback, wrk sharing the %d CPUs with the server under test." % (

@@ -10,12 +10,15 @@
 // Mode byte % 3: 0 removes every Authorization header; 1 replaces them with a valid admin
 // token; 2 keeps the input's own. In the parsed target and body, $ORG, $USER, $TOKEN_ID,
 // $CP, $GROUP, $TEAM and $SA become the ids of the organization's fixtures, so the seeds
-// can reach handlers past the 404s.
+// can reach handlers past the 404s, and $EXPIRES a time 30 days ahead (RFC 3339).
 //
 // Invariants (abort on violation): every status is 1xx-5xx and never 500; every non-2xx
 // answer is application/problem+json whose body is a JSON object with integer `status`
 // equal to the HTTP status; a 400 lists at least one invalid parameter; a 2xx JSON body
 // parses; a transport failure answers 400, 413 or 431.
+//
+// OPENKONNECT_FUZZ_VERBOSE=1 prints each request's method, target and status to stderr
+// (to see what a seed reaches: `OPENKONNECT_FUZZ_VERBOSE=1 request_fuzzer -runs=0 DIR`).
 
 #include "fuzz_env.hpp"
 
@@ -33,6 +36,8 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -57,6 +62,7 @@ struct Env {
   http::ParseLimits limits;
   Fixture fixture;
   std::uint64_t trace = 0;
+  bool verbose = false;
 };
 
 // The server's defaults (http/server.hpp), so the fuzzer sees the limits a client does.
@@ -93,7 +99,8 @@ Fixture make_fixture(Env& env) {
   const auto sa = create(env, org.token, "/v3/system-accounts",
                          R"({"name":"fuzz-sa-)" + n + R"(","description":"fuzz"})");
   f.vars = {{"$TOKEN_ID", token_id}, {"$GROUP", group}, {"$TEAM", team}, {"$USER", org.user_id},
-            {"$ORG", org.organization_id}, {"$CP", cp}, {"$SA", sa}};
+            {"$ORG", org.organization_id}, {"$CP", cp}, {"$SA", sa},
+            {"$EXPIRES", util::format_rfc3339_ms(util::now_ms() + 30LL * 86400 * 1000)}};
   return f;
 }
 
@@ -116,6 +123,8 @@ Env& env() {
     created->app = api::build_app(*created->store, *created->authenticator, created->generations, created->limiter,
                                   settings);
     created->limits = server_limits();
+    const char* verbose = std::getenv("OPENKONNECT_FUZZ_VERBOSE");
+    created->verbose = verbose && std::string_view(verbose) == "1";
     created->fixture = make_fixture(*created);
     return created;
   }();
@@ -175,6 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     request.remote_address = "127.0.0.1";
     if (parsed.status == http::ParsedRequest::Status::failed) {
       const auto response = e.app->transport_error(*parsed.error, request);
+      if (e.verbose) std::fprintf(stderr, "transport error -> %u %s\n", response.status, response.body.c_str());
       check(response, "transport error");
       if (response.status != 400 && response.status != 413 && response.status != 431) {
         ok::fuzz::violation("transport error is not 400/413/431", std::to_string(response.status));
@@ -187,6 +197,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ok::fuzz::substitute(request.target, e.fixture.vars);
     ok::fuzz::substitute(request.body, e.fixture.vars);
     const auto response = e.app->handle(request);
+    if (e.verbose) {
+      std::fprintf(stderr, "%s %s -> %u%s%s\n", request.method.c_str(), request.target.c_str(), response.status,
+                   response.status >= 300 ? " " : "", response.status >= 300 ? response.body.c_str() : "");
+    }
     check(response, request.method + " " + request.target);
     if (!parsed.keep_alive || response.close_connection) break;
     rest.remove_prefix(parsed.consumed);

@@ -11,7 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pytest python3-requests python3-jsonschema python3-yaml
-  curl procps
+  curl procps wrk
 )
 
 missing=()

@@ -20,6 +20,9 @@ echo "== build (Release)"
 bash scripts/build.sh build -DOPENKONNECT_TESTS=ON
 run_suites build
 
+echo "== soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
+/usr/bin/python3 tests/reliability/soak.py --seconds 60 --window 10
+
 if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan+UBSan)"
   # -Werror stays on the Release build: GCC 12 reports false maybe-uninitialized warnings

@@ -14,6 +14,8 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -233,6 +235,9 @@ int main(int argc, char** argv) {
         std::cerr << "--listen: expected HOST:PORT, got [" << listen << "]\n";
         return kUsageError;
       }
+      // glibc gives each busy thread its own malloc arena (up to 8 per core); with a pool of
+      // handler threads that is fragmentation that only grows. A few arenas are plenty.
+      mallopt(M_ARENA_MAX, 4);
       ok::observability::init_logging();
       server_options.host = address->host;
       server_options.port = address->port;

@@ -112,7 +112,7 @@ void apply(store::ControlPlane& cp, const bj::object& body) {
   }
   if (auto* v = body.if_contains("labels")) {
     for (const auto& [key, value] : v->as_object()) {
-      auto it = std::find_if(cp.labels.begin(), cp.labels.end(), [&](const auto& l) { return l.first == key; });
+      auto it = std::find_if(cp.labels.begin(), cp.labels.end(), [&wanted = key](const auto& l) { return l.first == wanted; });
       if (value.is_null()) {
         if (it != cp.labels.end()) cp.labels.erase(it);
       } else if (it != cp.labels.end()) {

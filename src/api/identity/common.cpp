@@ -104,7 +104,7 @@ std::string organization_admin_team_id(RequestContext& ctx) {
 void merge_labels(std::vector<std::pair<std::string, std::string>>& labels, const bj::object& update, bool replace) {
   if (replace) labels.clear();
   for (const auto& [key, value] : update) {
-    auto it = std::find_if(labels.begin(), labels.end(), [&](const auto& l) { return l.first == key; });
+    auto it = std::find_if(labels.begin(), labels.end(), [&wanted = key](const auto& l) { return l.first == wanted; });
     if (value.is_null()) {
       if (it != labels.end()) labels.erase(it);
     } else if (it != labels.end()) {

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Soak: mixed load at many connections for a long time; nothing may fail or grow.
+
+Usage: /usr/bin/python3 tests/reliability/soak.py [--seconds 600] [--connections 256] [--window 10]
+
+Starts openkonnect (rate limits off) on a fresh database with 200 control planes, warms it up
+for one window, then runs wrk with tests/reliability/soak.lua in consecutive windows. After each window it records
+requests/s, p99 and the server's RSS. It fails when the server answered any 5xx (read from
+/metrics), crashed, its RSS grew more than 10 % between the end of the first minute (or the
+first window, for runs of a minute or less) and the end, or the last window's p99 is more
+than 3 x the median window's p99. Prints a table and a one-line verdict.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+from conftest import Server  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def parse_latency(text, label):
+    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % re.escape(label), text, re.M)
+    if not m:
+        return float("nan")
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000.0 if unit == "us" else value * 1000.0 if unit == "s" else value
+
+
+def five_xx(srv):
+    text = srv.request("GET", "/metrics").text
+    total = 0
+    for line in text.splitlines():
+        m = re.match(r'openkonnect_http_requests_total\{route="[^"]*",status="(5\d\d|5xx_other)"\} (\d+)', line)
+        if m:
+            total += int(m.group(2))
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=600)
+    ap.add_argument("--connections", type=int, default=256)
+    ap.add_argument("--window", type=int, default=10)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed (scripts/setup.sh installs it)")
+        return 2
+
+    srv = Server(["--rate-limit-token", "0", "--rate-limit-org", "0", "--rate-limit-auth-failures", "0",
+                  "--max-connections", str(args.connections * 4)]).start()
+    try:
+        org = srv.create_org("soak")
+        ids = []
+        for i in range(200):
+            r = srv.request("POST", "/v2/control-planes", token=org["token"], json={"name": "seed-%d" % i})
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        ids_file = os.path.join(tempfile.mkdtemp(prefix="ok-soak-"), "ids.txt")
+        with open(ids_file, "w") as f:
+            f.write("\n".join(ids) + "\n")
+        env = dict(os.environ, TOKEN=org["token"], IDS_FILE=ids_file)
+
+        def run_wrk(length):
+            return subprocess.run(["wrk", "-t2", "-c%d" % args.connections, "-d%ds" % length, "--latency",
+                                   "--timeout", "5s", "-s", os.path.join(HERE, "soak.lua"), srv.base],
+                                  capture_output=True, text=True, env=env, timeout=length + 30)
+
+        # Warm-up (connections, caches, the database's first pages): not measured.
+        run_wrk(min(10, args.window))
+        windows = []
+        started = time.time()
+        baseline_rss = None
+        for index in range(max(1, args.seconds // args.window)):
+            length = args.window
+            out = subprocess.run(["wrk", "-t2", "-c%d" % args.connections, "-d%ds" % length, "--latency",
+                                  "--timeout", "5s", "-s", os.path.join(HERE, "soak.lua"), srv.base],
+                                 capture_output=True, text=True, env=env, timeout=length + 30)
+            del index
+            if srv.proc.poll() is not None:
+                print("FAIL: the server exited with %s during window %d" % (srv.proc.returncode, len(windows) + 1))
+                return 1
+            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
+            errors = re.search(r"Socket errors: (.*)", out.stdout)
+            rss = rss_kib(srv.proc.pid)
+            elapsed = time.time() - started
+            windows.append({"t": elapsed, "rps": rps, "p50": parse_latency(out.stdout, "50%"),
+                            "p99": parse_latency(out.stdout, "99%"), "rss": rss,
+                            "socket_errors": errors.group(1) if errors else ""})
+            # The reference is the end of the first minute (the first window for short runs).
+            if baseline_rss is None and (elapsed >= 60 or args.seconds <= 60):
+                baseline_rss = rss
+        failures = five_xx(srv)
+
+        print("%8s %10s %9s %9s %9s  %s" % ("t (s)", "req/s", "p50 ms", "p99 ms", "RSS MiB", "socket errors"))
+        for w in windows:
+            print("%8.0f %10.0f %9.2f %9.2f %9.1f  %s" % (w["t"], w["rps"], w["p50"], w["p99"], w["rss"] / 1024.0,
+                                                         w["socket_errors"]))
+        final_rss = windows[-1]["rss"]
+        growth = (final_rss - baseline_rss) / float(baseline_rss) if baseline_rss else 0.0
+        p99s = sorted(w["p99"] for w in windows)
+        median_p99 = p99s[len(p99s) // 2]
+        verdicts = []
+        if failures:
+            verdicts.append("%d responses were 5xx" % failures)
+        if growth > 0.10:
+            verdicts.append("RSS grew %.1f %% (limit 10 %%)" % (growth * 100))
+        if windows[-1]["p99"] > 3 * median_p99:
+            verdicts.append("last p99 %.1f ms > 3 x median %.1f ms" % (windows[-1]["p99"], median_p99))
+        print("5xx: %d; RSS %0.1f -> %0.1f MiB (%+.1f %%); p99 median %.2f ms, last %.2f ms"
+              % (failures, baseline_rss / 1024.0, final_rss / 1024.0, growth * 100, median_p99, windows[-1]["p99"]))
+        if verdicts:
+            print("FAIL: " + "; ".join(verdicts))
+            return 1
+        print("PASS: %d s at %d connections, zero 5xx, no crash, RSS and p99 stable" % (args.seconds, args.connections))
+        return 0
+    finally:
+        code = srv.stop()
+        if code not in (0, None):
+            print("the server exited with %s at shutdown" % code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
