@@ -20,9 +20,12 @@ using errors::InvalidParameters;
 using errors::Rule;
 namespace bj = boost::json;
 
+// "labels.env", "proxy_urls[0].port"; an empty key is shown as [""] so that a field is never
+// an empty string.
 std::string join_path(std::string_view prefix, std::string_view name) {
-  if (prefix.empty()) return std::string(name);
-  return fmt::format("{}.{}", prefix, name);
+  const std::string key = name.empty() ? std::string(R"([""])") : std::string(name);
+  if (prefix.empty()) return key;
+  return name.empty() ? fmt::format("{}{}", prefix, key) : fmt::format("{}.{}", prefix, key);
 }
 
 void add(InvalidParameters& out, std::string field, Rule rule, std::string reason,
@@ -82,11 +85,14 @@ std::string canonical(const bj::value& v) {
   return bj::serialize(v);
 }
 
+// An integer that fits in int64 (what every integer field is stored as). A double counts
+// when it is a whole number within range; the range is checked before any conversion.
 bool is_integral(const bj::value& v) {
-  if (v.is_int64() || v.is_uint64()) return true;
+  if (v.is_int64()) return true;
+  if (v.is_uint64()) return v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX);
   if (v.is_double()) {
-    double d = v.get_double();
-    return d == static_cast<double>(static_cast<std::int64_t>(d)) && d > -9.2e18 && d < 9.2e18;
+    const double d = v.get_double();
+    return d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d));
   }
   return false;
 }

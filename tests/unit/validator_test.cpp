@@ -3,6 +3,7 @@
 #include "api/control_planes/control_plane.hpp"
 
 #include <boost/json/parse.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -391,7 +392,7 @@ TEST(Labels, KeyLength) {
   EXPECT_TRUE(labels(R"({")" + repeat("k", 63) + R"(":"v"})").empty());
   const std::string long_key = repeat("k", 64);
   only(labels(R"({")" + long_key + R"(":"v"})"), "labels." + long_key, Rule::is_label);
-  only(labels(R"({"":"v"})"), "labels.", Rule::is_label);
+  only(labels(R"({"":"v"})"), R"(labels[""])", Rule::is_label);
 }
 
 TEST(Labels, ValueLength) {
@@ -537,6 +538,29 @@ TEST(Formats, Utf8LengthOfInvalidTextIsItsByteCount) {
   EXPECT_EQ(ok::schema::utf8_length("\xFF\xFE"), 2u);
   EXPECT_EQ(ok::schema::utf8_length("\x80\x80\x80"), 3u);  // lone continuation bytes
   EXPECT_EQ(ok::schema::utf8_length("ab\x80"), 3u);
+}
+
+}  // namespace
+
+namespace {
+
+// Regressions found by fuzz/json_validator_fuzzer.cpp.
+TEST(ValidatorRegressions, HugeNumbersForIntegerFieldsAreRangeErrorsNotCrashes) {
+  const auto& schema = ok::api::control_planes::create_schema();
+  for (const char* port : {"1e20", "-1e20", "18446744073709551615", "9.3e18"}) {
+    auto body = boost::json::parse(fmt::format(R"({{"name":"ab","proxy_urls":[{{"host":"h","port":{},"protocol":"https"}}]}})", port));
+    auto problems = ok::schema::validate(body, schema, ok::schema::Mode::create);
+    ASSERT_EQ(problems.size(), 1u) << port;
+    EXPECT_EQ(problems[0].field, "proxy_urls[0].port") << port;
+  }
+}
+
+TEST(ValidatorRegressions, AnEmptyKeyIsNamedNotBlank) {
+  auto body = boost::json::parse(R"({"name":"ab","":1})");
+  auto problems = ok::schema::validate(body, ok::api::control_planes::create_schema(), ok::schema::Mode::create);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, R"([""])");
+  EXPECT_EQ(problems[0].rule, ok::errors::Rule::unknown_property);
 }
 
 }  // namespace
