@@ -372,7 +372,13 @@ def machine_info():
         except (OSError, IndexError, subprocess.SubprocessError):
             return "?"
 
+    commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "CMakeLists.txt"],
+                           capture_output=True, text=True, timeout=10).stdout.strip()
+    built = datetime.datetime.fromtimestamp(os.stat(BIN).st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     return {
+        "source": "commit %s%s; binary %s, built %s UTC" % (
+            commit, " with uncommitted changes under src/ or to CMakeLists.txt" if dirty else "", BIN, built),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "mem": "%.1f GiB" % (mem_kib / 1024 / 1024),
@@ -590,6 +596,8 @@ def render(R):
     w("Machine: %d CPUs (%s), %s RAM, Linux %s; %s, %s, %s, SQLite %s, Python %s." % (
         info["nproc"], info["cpu"], info["mem"], info["kernel"], info["openkonnect"], info["wrk"], info["nginx"],
         info["sqlite"], info["python"]))
+    w("")
+    w("Measured: %s." % info["source"])
     w("")
     loads = [r["load"] for r in R.values() if isinstance(r, dict) and "load" in r]
     w("Load average (1 min) at the start of the suite: %.1f; right after each wrk run: %.1f to %.1f; at the end: "
