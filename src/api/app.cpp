@@ -72,7 +72,20 @@ void App::rate_limit_failure(const http::Request& request, Outcome& outcome) {
 
 void App::route(std::string method, std::string path_template, Handler handler, bool authenticated) {
   const std::size_t row = router_.routes().size() + 1;
-  router_.add(std::move(method), std::move(path_template), RouteSpec{std::move(handler), authenticated, row});
+  const bool item = path_template.ends_with("}") || path_template.ends_with("/me") ||
+                    path_template == "/healthz" || path_template == "/v3/roles" ||
+                    path_template.ends_with("/group-member-status") || path_template.ends_with("/group-status");
+  const bool quick = method == "GET" && item;
+  router_.add(std::move(method), std::move(path_template), RouteSpec{std::move(handler), authenticated, row, quick});
+}
+
+bool App::is_quick(std::string_view method, std::string_view target) const {
+  if (method != "GET") return false;
+  const auto path = target.substr(0, target.find('?'));
+  if (path.find('%') != std::string_view::npos) return false;  // decoding is the pipeline's job
+  const auto match = router_.match(method, path);
+  // Unknown paths (404/405) are quick too: they never reach a handler.
+  return match.outcome != http::Router<RouteSpec>::Outcome::matched || match.route->handler.quick;
 }
 
 void App::finalize() {

@@ -21,6 +21,7 @@ struct RouteSpec {
   Handler handler;
   bool authenticated = true;
   std::size_t metrics_row = 0;
+  bool quick = false;  // a read of one item: cheap enough to run on the I/O thread
 };
 
 class App {
@@ -34,6 +35,12 @@ class App {
   void finalize();
 
   http::Response handle(http::Request& request);
+
+  // True when the request reads a single item (GET of a path ending in a parameter, /me,
+  // /healthz …): the server runs such requests on its I/O thread instead of handing them to
+  // a worker, saving two thread wake-ups. Lists and writes, which can take long (a filtered
+  // scan, a group commit), go to the workers so they never hold up other connections.
+  bool is_quick(std::string_view method, std::string_view target) const;
 
   // For failures found by the transport before a request is complete (413, 431, malformed
   // HTTP): renders, logs and counts them like any other response.

@@ -185,6 +185,11 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     const bool keep_alive = message.keep_alive();
     detail::fill_request(std::move(message), request_);
+    if (server_.app_.is_quick(request_.method, request_.target)) {
+      auto response = server_.app_.handle(request_);
+      write(std::move(response), keep_alive);
+      return;
+    }
     // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
     // request_ is not touched by anyone else) and writes the answer on its own strand.
     busy_ = true;
