@@ -187,6 +187,15 @@ def verify_database(path):
             rows = dict(db.execute("SELECT key, value FROM control_plane_labels WHERE control_plane_id = ?", (cid,)))
             if rows != json.loads(labels):
                 problems.append("control plane %s: labels %s but label rows %s" % (cid, labels, rows))
+        counts = dict(db.execute("SELECT org_id, COUNT(*) FROM control_planes GROUP BY org_id"))
+        kept = {k: v for k, v in db.execute("SELECT org_id, total FROM control_plane_counts") if v}
+        if counts != kept:
+            problems.append("control plane counts %r disagree with the rows %r" % (kept, counts))
+        for seq, name in db.execute("SELECT seq, name FROM control_planes ORDER BY random() LIMIT 20"):
+            found = db.execute("SELECT rowid FROM control_plane_names WHERE control_plane_names MATCH ?",
+                               ('"%s"' % name.replace('"', '""'),)).fetchall()
+            if (seq,) not in found:
+                problems.append("control plane %r is missing from the name index" % name)
         orphans = db.execute("SELECT COUNT(*) FROM role_assignments r WHERE r.entity_type_name = 'Control Planes' "
                              "AND r.entity_id != '*' AND NOT EXISTS (SELECT 1 FROM control_planes c WHERE "
                              "c.id = r.entity_id)").fetchone()[0]

@@ -717,3 +717,42 @@ TEST_F(SqliteStoreTest, AThrowingModificationWritesNothing) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SqliteStoreTest, NameContainsUsesTheTrigramIndexFaithfully) {
+  const auto org = new_org();
+  auto a = make_cp(org, R"(Checkout "PROD" eu)");
+  auto b = make_cp(org, "billing-dev");
+  insert(a);
+  insert(b);
+  auto contains = [&](std::string term) {
+    ControlPlaneQuery q;
+    q.name_contains = {std::move(term)};
+    return store_->list_control_planes(org, q).total;
+  };
+  EXPECT_EQ(contains("\"prod\""), 1);  // quotes are literal, case ignored
+  EXPECT_EQ(contains("eu"), 1);        // shorter than a trigram: scanned
+  EXPECT_EQ(contains("-"), 1);
+  EXPECT_EQ(contains("ill"), 1);
+  EXPECT_EQ(contains("nope"), 0);
+  // A rename moves the name in the index; a delete removes it.
+  store_->modify_control_plane(org, b.id, [](ControlPlane& cp) { cp.name = "payments"; });
+  EXPECT_EQ(contains("billing"), 0);
+  EXPECT_EQ(contains("paym"), 1);
+  store_->delete_control_plane(org, a.id);
+  EXPECT_EQ(contains("checkout"), 0);
+}
+
+TEST_F(SqliteStoreTest, UnfilteredTotalsComeFromTheKeptCount) {
+  const auto org = new_org();
+  for (int i = 0; i < 5; ++i) insert(make_cp(org, fmt::format("c{}", i)));
+  auto page = store_->list_control_planes(org, ControlPlaneQuery{.page = {2, 1}});
+  EXPECT_EQ(page.total, 5);
+  EXPECT_EQ(page.items.size(), 2u);
+  store_->delete_control_plane(org, page.items[0].id);
+  EXPECT_EQ(store_->list_control_planes(org, {}).total, 4);
+  EXPECT_EQ(store_->list_control_planes(new_org("other"), {}).total, 0);
+}
+
+}  // namespace

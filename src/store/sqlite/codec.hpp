@@ -45,9 +45,9 @@ class Where {
 // `order`, reading each row with `read`.
 template <typename T, typename Read>
 Page<T> paged_select(Connection& c, std::string_view columns, std::string_view from, const Where& where,
-                     std::string_view order, const PageRequest& page, Read read) {
+                     std::string_view order, const PageRequest& page, Read read, bool count_rows = true) {
   Page<T> out;
-  {
+  if (count_rows) {
     Query count(c, std::string("SELECT COUNT(*) FROM ") + std::string(from) + " WHERE " + where.sql(),
                 Query::Caching::uncached);
     where.bind(*count);

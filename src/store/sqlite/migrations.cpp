@@ -130,6 +130,38 @@ CREATE INDEX control_plane_group_members_member ON control_plane_group_members (
       {2, "token names unique per owner", R"sql(
 CREATE UNIQUE INDEX access_tokens_owner_name ON access_tokens (owner_kind, owner_id, name);
 )sql"},
+      {3, "control plane counts and a trigram index of names", R"sql(
+CREATE TABLE control_plane_counts (
+  org_id TEXT PRIMARY KEY,
+  total INTEGER NOT NULL
+);
+INSERT INTO control_plane_counts (org_id, total) SELECT org_id, COUNT(*) FROM control_planes GROUP BY org_id;
+CREATE TRIGGER control_planes_count_insert AFTER INSERT ON control_planes BEGIN
+  INSERT INTO control_plane_counts (org_id, total) VALUES (NEW.org_id, 1)
+    ON CONFLICT (org_id) DO UPDATE SET total = total + 1;
+END;
+CREATE TRIGGER control_planes_count_delete AFTER DELETE ON control_planes BEGIN
+  UPDATE control_plane_counts SET total = total - 1 WHERE org_id = OLD.org_id;
+END;
+
+-- A stable sequence number per control plane keys the trigram index (rowids are not stable:
+-- VACUUM may renumber them).
+ALTER TABLE control_planes ADD COLUMN seq INTEGER;
+UPDATE control_planes SET seq = rowid;
+CREATE UNIQUE INDEX control_planes_seq ON control_planes (seq);
+CREATE VIRTUAL TABLE control_plane_names USING fts5 (name, content = '', tokenize = 'trigram');
+INSERT INTO control_plane_names (rowid, name) SELECT seq, name FROM control_planes;
+CREATE TRIGGER control_planes_names_insert AFTER INSERT ON control_planes BEGIN
+  INSERT INTO control_plane_names (rowid, name) VALUES (NEW.seq, NEW.name);
+END;
+CREATE TRIGGER control_planes_names_delete AFTER DELETE ON control_planes BEGIN
+  INSERT INTO control_plane_names (control_plane_names, rowid, name) VALUES ('delete', OLD.seq, OLD.name);
+END;
+CREATE TRIGGER control_planes_names_update AFTER UPDATE OF name ON control_planes BEGIN
+  INSERT INTO control_plane_names (control_plane_names, rowid, name) VALUES ('delete', OLD.seq, OLD.name);
+  INSERT INTO control_plane_names (rowid, name) VALUES (NEW.seq, NEW.name);
+END;
+)sql"},
   };
   return all;
 }

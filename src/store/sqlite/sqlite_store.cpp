@@ -35,6 +35,23 @@ std::vector<ProxyUrl> proxy_urls_from_json(const std::string& text) {
   return out;
 }
 
+std::size_t utf8_chars(std::string_view s) {
+  std::size_t n = 0;
+  for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return n;
+}
+
+// An FTS5 phrase that matches `text` literally (double quotes doubled).
+std::string fts_phrase(std::string_view text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    if (ch == '"') out.push_back('"');
+    out.push_back(ch);
+  }
+  out.push_back('"');
+  return out;
+}
+
 constexpr std::string_view kControlPlaneColumns =
     "id, org_id, name, description, cluster_type, auth_type, cloud_gateway, proxy_urls, labels, created_at, updated_at";
 
@@ -278,7 +295,8 @@ std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const
 
 void SqliteStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
   write([&](Connection& c) {
-    Query q(c, fmt::format("INSERT INTO control_planes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    Query q(c, fmt::format("INSERT INTO control_planes ({}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "(SELECT COALESCE(MAX(seq), 0) + 1 FROM control_planes))",
                            kControlPlaneColumns));
     q->bind(1, cp.id).bind(2, cp.org_id).bind(3, cp.name).bind(4, cp.description).bind(5, cp.cluster_type);
     q->bind(6, cp.auth_type).bind(7, cp.cloud_gateway).bind(8, proxy_urls_to_json(cp.proxy_urls));
@@ -305,7 +323,15 @@ std::optional<ControlPlane> SqliteStore::get_control_plane(const OrgId& org, con
 Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
   Where where("org_id = ?", {org.str()});
   for (const auto& term : query.id_in) where.in("id", term);
-  where.string_filter("name", StringFilter{query.name_eq, query.name_contains});
+  for (const auto& v : query.name_eq) where.add("name = ?", {v});
+  for (const auto& v : query.name_contains) {
+    // Substrings of three characters or more are found through the trigram index; the
+    // exact test (every script's case folded) still decides.
+    if (utf8_chars(v) >= 3) {
+      where.add("seq IN (SELECT rowid FROM control_plane_names WHERE control_plane_names MATCH ?)", {fts_phrase(v)});
+    }
+    where.add("instr(ok_casefold(name), ok_casefold(?)) > 0", {v});
+  }
   where.in("name", query.name_neq, true);
   for (const auto& term : query.cluster_type_in) where.in("cluster_type", term);
   where.in("cluster_type", query.cluster_type_neq, true);
@@ -323,9 +349,20 @@ Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const Cont
   }
   where.visible("id", query.visible_ids);
   auto c = reader();
-  return paged_select<ControlPlane>(*c, kControlPlaneColumns, "control_planes", where,
-                                    query.newest_first ? "created_at DESC, id DESC" : "created_at, id", query.page,
-                                    read_control_plane);
+  const bool unfiltered = where.sql() == "org_id = ?";
+  const char* order = query.newest_first ? "created_at DESC, id DESC" : "created_at, id";
+  if (!unfiltered) {
+    return paged_select<ControlPlane>(*c, kControlPlaneColumns, "control_planes", where, order, query.page,
+                                      read_control_plane);
+  }
+  // The whole organization: its count is kept by triggers, so a page costs what it returns,
+  // not what the organization holds.
+  Page<ControlPlane> page = paged_select<ControlPlane>(*c, kControlPlaneColumns, "control_planes", where, order,
+                                                       query.page, read_control_plane, /*count=*/false);
+  Query count(*c, "SELECT total FROM control_plane_counts WHERE org_id = ?");
+  count->bind(1, org.str());
+  page.total = count->step() ? count->integer(0) : 0;
+  return page;
 }
 
 std::optional<ControlPlane> SqliteStore::modify_control_plane(const OrgId& org, const std::string& id,
