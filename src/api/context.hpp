@@ -67,7 +67,7 @@ class RequestContext {
   http::PathParams params_;
   Services& services_;
   std::optional<auth::Principal> principal_;
-  std::optional<std::vector<store::RoleAssignment>> roles_;
+  std::shared_ptr<const std::vector<store::RoleAssignment>> roles_;
   RateDecisions rate_;
 };
 

@@ -2,7 +2,6 @@
 
 #include "auth/token.hpp"
 #include "errors/api_error.hpp"
-#include "observability/log.hpp"
 
 namespace ok::auth {
 
@@ -15,11 +14,11 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
   const std::string hash = hash_token(*token);
   Shard& shard = shard_for(hash);
 
-  std::optional<Entry> cached;
+  std::shared_ptr<Entry> cached;
   {
     std::lock_guard lock(shard.mutex);
     if (auto it = shard.entries.find(hash);
-        it != shard.entries.end() && generations_.still_valid(it->second.lookup.token.org_id, it->second.snapshot)) {
+        it != shard.entries.end() && generations_.still_valid(it->second->lookup.token.org_id, it->second->snapshot)) {
       cached = it->second;
     }
   }
@@ -28,10 +27,10 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
     auto found = store_.find_token_by_hash(hash);
     if (!found) throw errors::ApiError::invalid_credentials();
     const auto last_used = found->token.last_used_at.value_or(0);
-    cached = Entry{std::move(*found), snapshot, last_used};
+    cached = std::make_shared<Entry>(std::move(*found), snapshot, last_used);
     std::lock_guard lock(shard.mutex);
     if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
-    shard.entries[hash] = *cached;
+    shard.entries[hash] = cached;
   }
 
   const auto& t = cached->lookup.token;
@@ -40,22 +39,16 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
     throw errors::ApiError::invalid_credentials();
   }
 
-  if (now_ms - cached->last_touch_ms >= kTouchIntervalMs) {
-    {
-      std::lock_guard lock(shard.mutex);
-      if (auto it = shard.entries.find(hash); it != shard.entries.end()) it->second.last_touch_ms = now_ms;
-    }
-    try {
-      store_.touch_token(t.id, now_ms);
-    } catch (const std::exception& e) {
-      // Bookkeeping only: a read-only or busy database must not fail the request itself.
-      observability::log_event(observability::Level::warn, "could not record token use", 0, e.what());
-    }
+  // last_used_at is bookkeeping: written at most once a minute per token, without waiting.
+  auto last_touch = cached->last_touch_ms.load(std::memory_order_relaxed);
+  if (now_ms - last_touch >= kTouchIntervalMs &&
+      cached->last_touch_ms.compare_exchange_strong(last_touch, now_ms, std::memory_order_relaxed)) {
+    store_.touch_token(t.id, now_ms);
   }
   return Principal{store::OrgId(t.org_id), t.owner_kind, t.owner_id, t.id};
 }
 
-std::vector<store::RoleAssignment> Authenticator::roles(const Principal& principal) {
+std::shared_ptr<const std::vector<store::RoleAssignment>> Authenticator::roles(const Principal& principal) {
   const std::string key = principal.kind_name() + ":" + principal.id;
   auto& shard = role_shards_[std::hash<std::string>{}(key) % kShards];
   {
@@ -66,7 +59,8 @@ std::vector<store::RoleAssignment> Authenticator::roles(const Principal& princip
     }
   }
   const auto snapshot = generations_.snapshot();
-  auto roles = store_.effective_roles(principal.org, principal.kind_name(), principal.id);
+  auto roles = std::make_shared<const std::vector<store::RoleAssignment>>(
+      store_.effective_roles(principal.org, principal.kind_name(), principal.id));
   std::lock_guard lock(shard.mutex);
   if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
   shard.entries[key] = RoleEntry{roles, snapshot};

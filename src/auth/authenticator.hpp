@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,20 +30,23 @@ class Authenticator {
   Principal authenticate(std::optional<std::string_view> authorization_header, std::int64_t now_ms);
 
   // Every role assignment that applies to the principal (direct and through its teams).
-  std::vector<store::RoleAssignment> roles(const Principal& principal);
+  std::shared_ptr<const std::vector<store::RoleAssignment>> roles(const Principal& principal);
 
  private:
+  // Entries are shared, immutable apart from last_touch_ms: a hit copies a pointer, not
+  // the token's strings.
   struct Entry {
     store::TokenLookup lookup;
     std::uint64_t snapshot = 0;
-    std::int64_t last_touch_ms = 0;
+    std::atomic<std::int64_t> last_touch_ms{0};
+    Entry(store::TokenLookup l, std::uint64_t s, std::int64_t t) : lookup(std::move(l)), snapshot(s), last_touch_ms(t) {}
   };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, Entry> entries;
+    std::unordered_map<std::string, std::shared_ptr<Entry>> entries;
   };
   struct RoleEntry {
-    std::vector<store::RoleAssignment> roles;
+    std::shared_ptr<const std::vector<store::RoleAssignment>> roles;
     std::uint64_t snapshot = 0;
   };
   struct RoleShard {

@@ -146,6 +146,8 @@ class Store {
 
   // --- tokens (looked up by hash before the organization is known)
   virtual std::optional<TokenLookup> find_token_by_hash(const std::string& token_hash) = 0;
+  // Records a token's last use. Best effort and asynchronous: it returns at once, and a
+  // failure (a read-only database) is logged, never raised.
   virtual void touch_token(const std::string& token_id, std::int64_t used_at) = 0;
 
   // --- users

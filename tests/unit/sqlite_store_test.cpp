@@ -202,6 +202,9 @@ TEST_F(SqliteStoreTest, TouchTokenRecordsLastUse) {
   auto found = store_->find_token_by_hash(hash);
   ASSERT_TRUE(found.has_value());
   store_->touch_token(found->token.id, 123456);
+  // The touch is queued without waiting; writes commit in order, so once a later write has
+  // returned the touch is visible.
+  insert(make_cp(new_org("after-touch"), "later"));
   found = store_->find_token_by_hash(hash);
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->token.last_used_at, std::optional<std::int64_t>(123456));

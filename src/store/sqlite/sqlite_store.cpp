@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 #include "store/sqlite/codec.hpp"
+#include "observability/log.hpp"
 #include "store/sqlite/migrations.hpp"
 
 #include <boost/json.hpp>
@@ -127,6 +128,15 @@ void SqliteStore::write(std::function<void(Connection&)> work) {
   done.get();  // rethrows the write's own error, if any
 }
 
+void SqliteStore::write_later(std::function<void(Connection&)> work) {
+  auto* task = new WriteTask{std::move(work), {}, true};
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(task);
+  }
+  queue_cv_.notify_one();
+}
+
 void SqliteStore::writer_loop() {
   std::vector<WriteTask*> batch;
   while (true) {
@@ -165,10 +175,18 @@ void SqliteStore::writer_loop() {
       sqlite3_exec(writer_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch_error) {
-        batch[i]->done.set_exception(batch_error);
-      } else if (errors[i]) {
-        batch[i]->done.set_exception(errors[i]);
+      const auto error = batch_error ? batch_error : errors[i];
+      if (batch[i]->detached) {
+        if (error) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const std::exception& e) {
+            observability::log_event(observability::Level::warn, "background write failed", 0, e.what());
+          }
+        }
+        delete batch[i];
+      } else if (error) {
+        batch[i]->done.set_exception(error);
       } else {
         batch[i]->done.set_value();
       }
@@ -274,7 +292,7 @@ std::optional<TokenLookup> SqliteStore::find_token_by_hash(const std::string& to
 }
 
 void SqliteStore::touch_token(const std::string& token_id, std::int64_t used_at) {
-  write([&](Connection& c) {
+  write_later([token_id, used_at](Connection& c) {
     Query q(c, "UPDATE access_tokens SET last_used_at = ? WHERE id = ?");
     q->bind(1, used_at).bind(2, token_id).run();
   });

@@ -117,6 +117,8 @@ class SqliteStore final : public Store {
 
   // Runs `work` on the writer thread inside a transaction; returns once it is durable.
   void write(std::function<void(Connection&)> work);
+  // Queues `work` for the writer and returns at once; its errors are logged.
+  void write_later(std::function<void(Connection&)> work);
   void writer_loop();
 
   std::string path_;
@@ -127,6 +129,7 @@ class SqliteStore final : public Store {
   struct WriteTask {
     std::function<void(Connection&)> work;
     std::promise<void> done;
+    bool detached = false;  // nobody waits: the writer deletes it
   };
   std::unique_ptr<Connection> writer_;
   std::mutex queue_mutex_;
