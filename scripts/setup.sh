@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev sqlite3 libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
   python3 python3-pytest python3-requests python3-jsonschema python3-yaml
   curl procps wrk
 )

@@ -3,7 +3,10 @@
 #   1. Release build (warnings are errors): GoogleTest unit tests (ctest) and the pytest
 #      end-to-end suite against build/openkonnect.
 #   2. ASan+UBSan build: the same unit and end-to-end suites against the instrumented binary.
-# Set OPENKONNECT_SKIP_SANITIZE=1 to skip step 2 while iterating locally.
+#   3. Fuzz regression replay: every libFuzzer target (clang-14, ASan+UBSan, build-fuzz/) runs
+#      once over its seed corpus and saved reproducers (fuzz/run.sh replay).
+# Set OPENKONNECT_SKIP_SANITIZE=1 to skip step 2, OPENKONNECT_SKIP_FUZZ=1 to skip step 3,
+# while iterating locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -32,5 +35,10 @@ if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suites build-asan
+fi
+
+if [ "${OPENKONNECT_SKIP_FUZZ:-0}" != "1" ]; then
+  echo "== fuzz corpora replay (libFuzzer, ASan+UBSan)"
+  bash fuzz/run.sh replay
 fi
 echo "== all tests passed"

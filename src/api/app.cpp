@@ -14,7 +14,10 @@ namespace ok::api {
 
 App::App(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
          ratelimit::Limiter& limiter, Settings settings)
-    : settings_(std::move(settings)), services_{store, authenticator, limiter, settings_}, generations_(generations) {}
+    : settings_(std::move(settings)),
+      caches_(generations),
+      services_{store, authenticator, limiter, settings_, caches_},
+      generations_(generations) {}
 
 namespace {
 
@@ -143,16 +146,14 @@ http::Response App::dispatch(http::Request& request, Outcome& outcome) {
 
   RequestContext context(request, std::move(match.params), services_);
   if (route.handler.authenticated) {
-    std::optional<auth::Principal> principal;
-    try {
-      principal = services_.authenticator.authenticate(request.header("authorization"), util::now_ms());
-    } catch (const errors::ApiError& e) {
-      if (e.status() == errors::Status::unauthorized) rate_limit_failure(request, outcome);
-      throw;
+    auth::Principal principal;
+    if (const auto* failure = services_.authenticator.check(request.header("authorization"), util::now_ms(), principal)) {
+      rate_limit_failure(request, outcome);  // may turn the 401 into a 429
+      return render_error(*failure, request.trace_id);
     }
-    outcome.org_id = principal->org.str();
-    rate_limit(*principal, outcome);
-    context.set_principal(std::move(*principal));
+    outcome.org_id = principal.org.str();
+    rate_limit(principal, outcome);
+    context.set_principal(std::move(principal));
   }
   http::Response response;
   try {

@@ -71,6 +71,7 @@ class App {
   void finish(const http::Request& request, http::Response& response, const Outcome& outcome, double seconds);
 
   Settings settings_;
+  Caches caches_;
   Services services_;
   auth::Generations& generations_;
   http::Router<RouteSpec> router_;

@@ -3,6 +3,7 @@
 // helpers that raise the contract's errors in the contract's order (path id 400 before
 // 404 before 403 before body 400), so handlers stay thin and uniform.
 
+#include "api/entity_cache.hpp"
 #include "api/settings.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/permissions.hpp"
@@ -20,11 +21,19 @@ namespace ok::api {
 // The budgets a request was checked against, in order, with what each said.
 using RateDecisions = std::vector<std::pair<const ratelimit::Policy*, ratelimit::Decision>>;
 
+// Read caches of single entities, owned by the App.
+struct Caches {
+  explicit Caches(auth::Generations& generations) : control_planes(generations), users(generations) {}
+  EntityCache<store::ControlPlane> control_planes;
+  EntityCache<store::User> users;
+};
+
 struct Services {
   store::Store& store;
   auth::Authenticator& authenticator;
   ratelimit::Limiter& limiter;
   const Settings& settings;
+  Caches& caches;
 };
 
 class RequestContext {
@@ -36,6 +45,7 @@ class RequestContext {
   store::Store& store() { return services_.store; }
   auth::Authenticator& authenticator() { return services_.authenticator; }
   const Settings& settings() const { return services_.settings; }
+  Caches& caches() { return services_.caches; }
 
   void set_principal(auth::Principal p) { principal_ = std::move(p); }
   bool authenticated() const { return principal_.has_value(); }

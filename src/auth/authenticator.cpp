@@ -5,11 +5,29 @@
 
 namespace ok::auth {
 
+namespace {
+const errors::ApiError& unauthenticated() {
+  static const errors::ApiError error = errors::ApiError::unauthenticated();
+  return error;
+}
+const errors::ApiError& invalid_credentials() {
+  static const errors::ApiError error = errors::ApiError::invalid_credentials();
+  return error;
+}
+}  // namespace
+
 Principal Authenticator::authenticate(std::optional<std::string_view> header, std::int64_t now_ms) {
-  if (!header) throw errors::ApiError::unauthenticated();
+  Principal principal;
+  if (const auto* failure = check(header, now_ms, principal)) throw *failure;
+  return principal;
+}
+
+const errors::ApiError* Authenticator::check(std::optional<std::string_view> header, std::int64_t now_ms,
+                                             Principal& principal) {
+  if (!header) return &unauthenticated();
   const auto token = bearer_token(*header);
-  if (!token || token->empty()) throw errors::ApiError::unauthenticated();
-  if (!token_kind(*token)) throw errors::ApiError::invalid_credentials();
+  if (!token || token->empty()) return &unauthenticated();
+  if (!token_kind(*token)) return &invalid_credentials();
 
   const std::string hash = hash_token(*token);
   Shard& shard = shard_for(hash);
@@ -17,6 +35,7 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
   std::shared_ptr<Entry> cached;
   {
     std::lock_guard lock(shard.mutex);
+    if (shard.unknown.contains(hash)) return &invalid_credentials();
     if (auto it = shard.entries.find(hash);
         it != shard.entries.end() && generations_.still_valid(it->second->lookup.token.org_id, it->second->snapshot)) {
       cached = it->second;
@@ -25,7 +44,12 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
   if (!cached) {
     const auto snapshot = generations_.snapshot();
     auto found = store_.find_token_by_hash(hash);
-    if (!found) throw errors::ApiError::invalid_credentials();
+    if (!found) {
+      std::lock_guard lock(shard.mutex);
+      if (shard.unknown.size() >= kMaxEntriesPerShard) shard.unknown.clear();
+      shard.unknown.insert(hash);
+      return &invalid_credentials();
+    }
     const auto last_used = found->token.last_used_at.value_or(0);
     cached = std::make_shared<Entry>(std::move(*found), snapshot, last_used);
     std::lock_guard lock(shard.mutex);
@@ -36,7 +60,7 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
   const auto& t = cached->lookup.token;
   if (!hashes_equal(t.token_hash, hash) || !cached->lookup.owner_exists || t.revoked_at ||
       (t.expires_at != 0 && t.expires_at <= now_ms)) {
-    throw errors::ApiError::invalid_credentials();
+    return &invalid_credentials();
   }
 
   // last_used_at is bookkeeping: written at most once a minute per token, without waiting.
@@ -45,7 +69,8 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
       cached->last_touch_ms.compare_exchange_strong(last_touch, now_ms, std::memory_order_relaxed)) {
     store_.touch_token(t.id, now_ms);
   }
-  return Principal{store::OrgId(t.org_id), t.owner_kind, t.owner_id, t.id};
+  principal = Principal{store::OrgId(t.org_id), t.owner_kind, t.owner_id, t.id};
+  return nullptr;
 }
 
 std::shared_ptr<const std::vector<store::RoleAssignment>> Authenticator::roles(const Principal& principal) {

@@ -8,6 +8,7 @@
 
 #include "auth/generations.hpp"
 #include "auth/principal.hpp"
+#include "errors/api_error.hpp"
 #include "store/store.hpp"
 
 #include <array>
@@ -18,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace ok::auth {
@@ -28,6 +30,12 @@ class Authenticator {
 
   // Throws errors::ApiError 401 for a missing, malformed, unknown, expired or revoked token.
   Principal authenticate(std::optional<std::string_view> authorization_header, std::int64_t now_ms);
+
+  // The same without exceptions, for the request path where most failures are expected
+  // (a flood of bad tokens must be cheap to refuse): fills `principal` and returns nullptr,
+  // or returns the 401 to answer.
+  const errors::ApiError* check(std::optional<std::string_view> authorization_header, std::int64_t now_ms,
+                                Principal& principal);
 
   // Every role assignment that applies to the principal (direct and through its teams).
   std::shared_ptr<const std::vector<store::RoleAssignment>> roles(const Principal& principal);
@@ -44,6 +52,9 @@ class Authenticator {
   struct Shard {
     std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<Entry>> entries;
+    // Hashes that matched no token. A token created later cannot be in here unless someone
+    // presented its secret before it existed (a 290-bit guess), so entries never go stale.
+    std::unordered_set<std::string> unknown;
   };
   struct RoleEntry {
     std::shared_ptr<const std::vector<store::RoleAssignment>> roles;

@@ -66,3 +66,23 @@ TEST(Problem, TitlesAreFixedPerStatus) {
 }
 
 }  // namespace
+
+namespace {
+
+// Regression found by fuzz/request_fuzzer.cpp: a query key with a raw 0xFF byte was echoed
+// into the problem body, which then was not valid UTF-8 (so not JSON).
+TEST(Problem, EchoedClientTextIsValidUtf8) {
+  ok::errors::InvalidParameter p{.field = "[filter][\xFF]", .rule = Rule::invalid, .reason = "bad \xC0\xAF key",
+                                 .source = Source::query};
+  const auto text = ok::errors::render_problem(ApiError::bad_request(p), 1);
+  auto body = boost::json::parse(text).as_object();
+  const auto& item = body.at("invalid_parameters").as_array()[0].as_object();
+  EXPECT_EQ(item.at("field").as_string(), "[filter][\xEF\xBF\xBD]");
+  EXPECT_EQ(item.at("reason").as_string(), "bad \xEF\xBF\xBD\xEF\xBF\xBD key");
+  // valid multi-byte text is kept as it is
+  ok::errors::InvalidParameter q{.field = "labels.\xC3\xA9t\xC3\xA9", .rule = Rule::is_label, .reason = "r"};
+  auto kept = boost::json::parse(ok::errors::render_problem(ApiError::bad_request(q), 1)).as_object();
+  EXPECT_EQ(kept.at("invalid_parameters").as_array()[0].at("field").as_string(), "labels.\xC3\xA9t\xC3\xA9");
+}
+
+}  // namespace

@@ -128,9 +128,14 @@ http::Response get_me(RequestContext& ctx) {
   if (!ctx.principal().is_user()) {
     throw errors::ApiError::forbidden("Only personal access tokens can call [/v3/users/me].");
   }
-  auto user = ctx.store().get_user(ctx.org(), ctx.principal().id);
-  if (!user) throw errors::ApiError::not_found("The requested user was not found.");
-  return json_response(200, user_json(*user));
+  const auto& id = ctx.principal().id;
+  auto item = ctx.caches().users.get(
+      ctx.org().str(), id, [&] { return ctx.store().get_user(ctx.org(), id); },
+      [](const store::User& u) { return boost::json::serialize(user_json(u)); });
+  if (!item) throw errors::ApiError::not_found("The requested user was not found.");
+  http::Response r;
+  r.body = item->json;
+  return r;
 }
 
 http::Response invite(RequestContext& ctx) {
