@@ -4,7 +4,7 @@
 Usage: /usr/bin/python3 tests/reliability/soak.py [--seconds 600] [--connections 256] [--window 10]
 
 Starts openkonnect (rate limits off) on a fresh database with 200 control planes, warms it up
-for one window, then runs wrk with tests/reliability/soak.lua in consecutive windows. After each window it records
+(--warmup seconds, unmeasured), then runs wrk with tests/reliability/soak.lua in consecutive windows. After each window it records
 requests/s, p99 and the server's RSS. It fails when the server answered any 5xx (read from
 /metrics), crashed, its RSS grew more than 10 % between the end of the first minute (or the
 first window, for runs of a minute or less) and the end, or the last window's p99 is more
@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--connections", type=int, default=256)
     ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=30,
+                    help="seconds of unmeasured load first (caches and the database's working set fill up)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (scripts/setup.sh installs it)")
@@ -81,7 +83,7 @@ def main():
                                   capture_output=True, text=True, env=env, timeout=length + 30)
 
         # Warm-up (connections, caches, the database's first pages): not measured.
-        run_wrk(min(10, args.window))
+        run_wrk(args.warmup)
         windows = []
         started = time.time()
         baseline_rss = None
