@@ -87,7 +87,7 @@ void write_control_plane_labels(Connection& c, const ControlPlane& cp) {
 // SQLite's page caches are per connection, and readers are as many as concurrent handlers:
 // left alone their caches would grow together with the database. A process-wide soft limit
 // makes SQLite recycle cache pages instead, so memory stays flat under long load.
-constexpr sqlite3_int64 kSqliteSoftHeapLimit = 32LL * 1024 * 1024;
+constexpr sqlite3_int64 kSqliteSoftHeapLimit = 8LL * 1024 * 1024;
 
 SqliteStore::SqliteStore(std::string path, bool apply) : path_(std::move(path)) {
   sqlite3_soft_heap_limit64(kSqliteSoftHeapLimit);
