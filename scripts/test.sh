@@ -24,7 +24,7 @@ bash scripts/build.sh build -DOPENKONNECT_TESTS=ON
 run_suites build
 
 echo "== soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
-/usr/bin/python3 tests/reliability/soak.py --seconds 60 --window 10 --warmup 30
+/usr/bin/python3 tests/reliability/soak.py --seconds 60 --window 10 --warmup 60
 
 if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan+UBSan)"

@@ -82,14 +82,6 @@ void App::route(std::string method, std::string path_template, Handler handler, 
   router_.add(std::move(method), std::move(path_template), RouteSpec{std::move(handler), authenticated, row, quick});
 }
 
-bool App::is_quick(std::string_view method, std::string_view target) const {
-  if (method != "GET") return false;
-  const auto path = target.substr(0, target.find('?'));
-  if (path.find('%') != std::string_view::npos) return false;  // decoding is the pipeline's job
-  const auto match = router_.match(method, path);
-  // Unknown paths (404/405) are quick too: they never reach a handler.
-  return match.outcome != http::Router<RouteSpec>::Outcome::matched || match.route->handler.quick;
-}
 
 void App::finalize() {
   std::vector<std::string> labels{"unmatched"};
@@ -119,7 +111,7 @@ http::Response App::render_error(const errors::ApiError& error, std::uint64_t tr
   return r;
 }
 
-http::Response App::dispatch(http::Request& request, Outcome& outcome) {
+std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcome, http::Response& early) {
   switch (http::parse_target(request)) {
     case http::TargetError::bad_path:
       throw errors::ApiError::bad_request(
@@ -144,20 +136,27 @@ http::Response App::dispatch(http::Request& request, Outcome& outcome) {
   outcome.route_label = route.path_template.c_str();
   outcome.metrics_row = route.handler.metrics_row;
 
-  RequestContext context(request, std::move(match.params), services_);
+  auto pending = std::make_unique<Pending>(Pending{&route.handler, RequestContext(request, std::move(match.params), services_)});
   if (route.handler.authenticated) {
     auth::Principal principal;
     if (const auto* failure = services_.authenticator.check(request.header("authorization"), util::now_ms(), principal)) {
       rate_limit_failure(request, outcome);  // may turn the 401 into a 429
-      return render_error(*failure, request.trace_id);
+      early = render_error(*failure, request.trace_id);
+      return nullptr;
     }
     outcome.org_id = principal.org.str();
     rate_limit(principal, outcome);
-    context.set_principal(std::move(principal));
+    pending->context.set_principal(std::move(principal));
   }
+  return pending;
+}
+
+http::Response App::run(Pending& pending, Outcome& outcome) {
+  auto& context = pending.context;
+  const auto& request = context.request();
   http::Response response;
   try {
-    response = route.handler.handler(context);
+    response = pending.route->handler(context);
   } catch (...) {
     for (auto& d : context.rate_decisions()) outcome.rate.push_back(d);
     throw;
@@ -171,28 +170,59 @@ http::Response App::dispatch(http::Request& request, Outcome& outcome) {
   return response;
 }
 
-http::Response App::handle(http::Request& request) {
-  const auto started = std::chrono::steady_clock::now();
-  Outcome outcome;
-  http::Response response;
+template <typename Stage>
+http::Response App::guarded(const http::Request& request, Stage&& stage) {
   try {
-    response = dispatch(request, outcome);
+    return stage();
   } catch (const errors::ApiError& e) {
-    response = render_error(e, request.trace_id);
+    return render_error(e, request.trace_id);
   } catch (const store::UnavailableError& e) {
     observability::log_event(observability::Level::error, "storage unavailable", request.trace_id, e.what());
-    response = render_error(errors::ApiError::unavailable("The database is unavailable; retry later."), request.trace_id);
-  } catch (const store::ConflictError& e) {
-    response = render_error(errors::ApiError::conflict("The request conflicts with the current state of the resource."),
-                            request.trace_id);
+    return render_error(errors::ApiError::unavailable("The database is unavailable; retry later."), request.trace_id);
+  } catch (const store::ConflictError&) {
+    return render_error(errors::ApiError::conflict("The request conflicts with the current state of the resource."),
+                        request.trace_id);
   } catch (const std::exception& e) {
     // The cause goes to the log only: a 500 body never shows internals.
     observability::log_event(observability::Level::error, "internal error", request.trace_id, e.what());
-    response = render_error(errors::ApiError::internal(), request.trace_id);
+    return render_error(errors::ApiError::internal(), request.trace_id);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  finish(request, response, outcome, seconds);
-  return response;
+}
+
+App::Begun App::begin(http::Request& request) {
+  Begun begun;
+  begun.started = std::chrono::steady_clock::now();
+  begun.response = guarded(request, [&] {
+    http::Response early;
+    begun.pending = admit(request, begun.outcome, early);
+    return early;
+  });
+  if (begun.pending && !begun.pending->route->quick) return begun;  // the handler runs elsewhere
+  if (begun.pending) {
+    begun.response = guarded(request, [&] { return run(*begun.pending, begun.outcome); });
+    begun.pending.reset();
+  }
+  conclude(request, begun);
+  return begun;
+}
+
+http::Response App::complete(Begun& begun) {
+  const auto& request = begun.pending->context.request();
+  begun.response = guarded(request, [&] { return run(*begun.pending, begun.outcome); });
+  begun.pending.reset();
+  conclude(request, begun);
+  return std::move(begun.response);
+}
+
+void App::conclude(const http::Request& request, Begun& begun) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun.started).count();
+  finish(request, begun.response, begun.outcome, seconds);
+}
+
+http::Response App::handle(http::Request& request) {
+  auto begun = begin(request);
+  if (begun.pending) return complete(begun);
+  return std::move(begun.response);
 }
 
 http::Response App::transport_error(const errors::ApiError& error, const http::Request& partial) {

@@ -9,6 +9,7 @@
 #include "http/router.hpp"
 #include "observability/metrics.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,13 +35,36 @@ class App {
   // Freezes the route table (creates the metrics rows); called by the server before serving.
   void finalize();
 
+  // What the pipeline learned about a request, for logging, metrics and headers.
+  struct Outcome {
+    const char* route_label = "unmatched";
+    std::size_t metrics_row = 0;
+    std::string org_id;
+    RateDecisions rate;  // every budget checked, for the RateLimit-Policy and RateLimit headers
+  };
+  // A request admitted (routed, authenticated, within budget) whose handler has not run.
+  struct Pending {
+    const RouteSpec* route;
+    RequestContext context;
+  };
+  struct Begun {
+    std::chrono::steady_clock::time_point started;
+    Outcome outcome;
+    http::Response response;           // the answer, when `pending` is empty
+    std::unique_ptr<Pending> pending;  // else: run complete() (on a worker)
+  };
+
+  // The whole pipeline in one call (tests, fuzzers).
   http::Response handle(http::Request& request);
 
-  // True when the request reads a single item (GET of a path ending in a parameter, /me,
-  // /healthz …): the server runs such requests on its I/O thread instead of handing them to
-  // a worker, saving two thread wake-ups. Lists and writes, which can take long (a filtered
-  // scan, a group commit), go to the workers so they never hold up other connections.
-  bool is_quick(std::string_view method, std::string_view target) const;
+  // The same in two steps, for the server. begin() does the cheap part on the I/O thread:
+  // parsing, routing, authentication and rate limits — so 404s, 401s and 429s, including a
+  // flood of bad tokens, never leave it — and runs the handler too when it reads a single item
+  // (GET of a path ending in a parameter, /me, /healthz …). Otherwise the handler (a list that
+  // may scan, a write that waits for its group commit) is left in `pending` for complete(),
+  // which the server runs on a worker so that it never holds up other connections.
+  Begun begin(http::Request& request);
+  http::Response complete(Begun& begun);
 
   // For failures found by the transport before a request is complete (413, 431, malformed
   // HTTP): renders, logs and counts them like any other response.
@@ -53,15 +77,11 @@ class App {
   std::vector<std::string> route_table() const;
 
  private:
-  // What the pipeline learned about a request, for logging, metrics and headers.
-  struct Outcome {
-    const char* route_label = "unmatched";
-    std::size_t metrics_row = 0;
-    std::string org_id;
-    RateDecisions rate;  // every budget checked, for the RateLimit-Policy and RateLimit headers
-  };
-
-  http::Response dispatch(http::Request& request, Outcome& outcome);
+  std::unique_ptr<Pending> admit(http::Request& request, Outcome& outcome, http::Response& early);
+  http::Response run(Pending& pending, Outcome& outcome);
+  template <typename Stage>
+  http::Response guarded(const http::Request& request, Stage&& stage);
+  void conclude(const http::Request& request, Begun& begun);
   // Spends the principal's token and organization budgets; 429 when either is exhausted.
   void rate_limit(const auth::Principal& principal, Outcome& outcome);
   // After a failed authentication: spends the client address's failure budget and turns

@@ -185,16 +185,13 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     const bool keep_alive = message.keep_alive();
     detail::fill_request(std::move(message), request_);
-    if (server_.app_.is_quick(request_.method, request_.target)) {
-      auto response = server_.app_.handle(request_);
-      write(std::move(response), keep_alive);
-      return;
-    }
+    auto begun = std::make_shared<api::App::Begun>(server_.app_.begin(request_));
+    if (!begun->pending) return write(std::move(begun->response), keep_alive);
     // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
     // request_ is not touched by anyone else) and writes the answer on its own strand.
     busy_ = true;
-    asio::post(server_.workers_, [self = shared_from_this(), keep_alive] {
-      auto response = self->server_.app_.handle(self->request_);
+    asio::post(server_.workers_, [self = shared_from_this(), keep_alive, begun] {
+      auto response = self->server_.app_.complete(*begun);
       asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
         self->busy_ = false;
         self->write(std::move(response), keep_alive);
