@@ -151,8 +151,12 @@ UPDATE control_planes SET seq = rowid;
 CREATE UNIQUE INDEX control_planes_seq ON control_planes (seq);
 CREATE VIRTUAL TABLE control_plane_names USING fts5 (name, content = '', tokenize = 'trigram');
 INSERT INTO control_plane_names (rowid, name) SELECT seq, name FROM control_planes;
+-- The sequence number is assigned here, so every way a row arrives (the server, an import,
+-- a tool writing to the file) gets one and lands in the index.
 CREATE TRIGGER control_planes_names_insert AFTER INSERT ON control_planes BEGIN
-  INSERT INTO control_plane_names (rowid, name) VALUES (NEW.seq, NEW.name);
+  UPDATE control_planes SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM control_planes)
+    WHERE rowid = NEW.rowid AND NEW.seq IS NULL;
+  INSERT INTO control_plane_names (rowid, name) SELECT seq, name FROM control_planes WHERE rowid = NEW.rowid;
 END;
 CREATE TRIGGER control_planes_names_delete AFTER DELETE ON control_planes BEGIN
   INSERT INTO control_plane_names (control_plane_names, rowid, name) VALUES ('delete', OLD.seq, OLD.name);

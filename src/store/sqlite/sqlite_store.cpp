@@ -316,8 +316,7 @@ std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const
 
 void SqliteStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
   write([&](Connection& c) {
-    Query q(c, fmt::format("INSERT INTO control_planes ({}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "(SELECT COALESCE(MAX(seq), 0) + 1 FROM control_planes))",
+    Query q(c, fmt::format("INSERT INTO control_planes ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            kControlPlaneColumns));
     q->bind(1, cp.id).bind(2, cp.org_id).bind(3, cp.name).bind(4, cp.description).bind(5, cp.cluster_type);
     q->bind(6, cp.auth_type).bind(7, cp.cloud_gateway).bind(8, proxy_urls_to_json(cp.proxy_urls));
