@@ -57,6 +57,11 @@ bj::object role_json(const store::RoleAssignment& r) {
           {"entity_region", r.entity_region}};
 }
 
+const ListSpec& name_list_spec() {
+  static const ListSpec spec{.filters = {{"name", FilterKind::string, {"eq", "contains"}, {}}}};
+  return spec;
+}
+
 bj::object page_envelope(const ListQuery& q, std::int64_t total, bj::array data) {
   return {{"meta", bj::object{{"page", bj::object{{"number", q.page_number}, {"size", q.page_size}, {"total", total}}}}},
           {"data", std::move(data)}};

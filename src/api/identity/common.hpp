@@ -18,6 +18,9 @@ boost::json::object team_json(const store::Team& t);
 boost::json::object account_json(const store::SystemAccount& a);
 boost::json::object role_json(const store::RoleAssignment& r);
 
+// Lists filtered by name only (a user's or an account's teams, an account's tokens).
+const ListSpec& name_list_spec();
+
 // {"meta":{"page":{number,size,total}},"data":[...]}
 boost::json::object page_envelope(const ListQuery& q, std::int64_t total, boost::json::array data);
 

@@ -26,11 +26,6 @@ const ListSpec& account_list_spec() {
   return spec;
 }
 
-const ListSpec& token_list_spec() {
-  static const ListSpec spec{.filters = {{"name", FilterKind::string, {"eq", "contains"}, {}}}};
-  return spec;
-}
-
 std::vector<Field> account_fields(bool create) {
   return {Field{.name = "name", .kind = Kind::string, .required = create, .min_length = 1, .max_length = 250},
           Field{.name = "description", .kind = Kind::string, .required = create, .max_length = 250},
@@ -96,10 +91,6 @@ void refuse_managed(const store::SystemAccount& a) {
 
 [[noreturn]] void account_name_conflict(const std::string& name) {
   throw errors::ApiError::conflict(fmt::format("System account with name [{}] already exists.", name));
-}
-
-[[noreturn]] void token_name_conflict(const std::string& name) {
-  throw errors::ApiError::conflict(fmt::format("Access token with name [{}] already exists.", name));
 }
 
 store::AccessToken load_account_token(RequestContext& ctx, const store::SystemAccount& account) {
@@ -192,7 +183,7 @@ http::Response delete_account(RequestContext& ctx) {
 http::Response list_account_tokens(RequestContext& ctx) {
   auto a = load_account(ctx);
   require(ctx, Verb::read);
-  const auto q = parse_list_query(ctx.request().query, token_list_spec());
+  const auto q = parse_list_query(ctx.request().query, name_list_spec());
   store::TokenQuery query;
   query.page = {q.page_size, q.page_number};
   for (const auto& f : q.filters) (f.op == "eq" ? query.name.eq : query.name.contains).push_back(f.values.front());
@@ -244,19 +235,8 @@ http::Response update_account_token(RequestContext& ctx) {
   auto t = load_account_token(ctx, a);
   require(ctx, Verb::update);
   auto body = ctx.validated_body(update_token_schema(), schema::Mode::create);
-  const std::string name(body.at("name").as_string());
-  std::optional<store::AccessToken> updated;
-  try {
-    updated = ctx.store().modify_token(ctx.org(), store::PrincipalKind::system_account, a.id, t.id,
-                                       [&](store::AccessToken& current) {
-                                         current.name = name;
-                                         current.updated_at = util::now_ms();
-                                       });
-  } catch (const store::ConflictError&) {
-    token_name_conflict(name);
-  }
-  if (!updated) throw errors::ApiError::not_found("The requested access token was not found.");
-  return json_response(200, account_token_json(*updated));
+  return json_response(200, account_token_json(rename_token(ctx, store::PrincipalKind::system_account, a.id, t.id,
+                                                            std::string(body.at("name").as_string()))));
 }
 
 http::Response delete_account_token(RequestContext& ctx) {

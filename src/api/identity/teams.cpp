@@ -21,11 +21,6 @@ const ListSpec& team_list_spec() {
   return spec;
 }
 
-const ListSpec& name_list_spec() {
-  static const ListSpec spec{.filters = {{"name", FilterKind::string, {"eq", "contains"}, {}}}};
-  return spec;
-}
-
 std::vector<Field> team_fields(bool create) {
   return {
       Field{.name = "name", .kind = Kind::string, .required = create, .min_length = 1, .max_length = 250},

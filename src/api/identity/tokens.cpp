@@ -109,11 +109,26 @@ std::pair<store::User, store::AccessToken> load_pat(RequestContext& ctx, Verb ve
   return {std::move(user), std::move(*t)};
 }
 
-[[noreturn]] void pat_name_conflict(const std::string& name) {
+}  // namespace
+
+void token_name_conflict(const std::string& name) {
   throw errors::ApiError::conflict(fmt::format("Access token with name [{}] already exists.", name));
 }
 
-}  // namespace
+store::AccessToken rename_token(RequestContext& ctx, store::PrincipalKind owner_kind, const std::string& owner_id,
+                                const std::string& token_id, const std::string& name) {
+  std::optional<store::AccessToken> updated;
+  try {
+    updated = ctx.store().modify_token(ctx.org(), owner_kind, owner_id, token_id, [&](store::AccessToken& current) {
+      current.name = name;
+      current.updated_at = util::now_ms();
+    });
+  } catch (const store::ConflictError&) {
+    token_name_conflict(name);
+  }
+  if (!updated) throw errors::ApiError::not_found("The requested access token was not found.");
+  return std::move(*updated);
+}
 
 void check_expiry(std::int64_t expires_at_ms, std::int64_t now_ms, std::string_view field) {
   if (expires_at_ms <= now_ms) {
@@ -197,7 +212,7 @@ http::Response create_user_token(RequestContext& ctx) {
         errors::InvalidParameter{.field = "object", .rule = errors::Rule::invalid, .reason = "usage limits reached"},
         fmt::format("A user can have at most [{}] personal access tokens.", kMaxPersonalTokensPerUser));
   } catch (const store::ConflictError&) {
-    pat_name_conflict(t.name);
+    token_name_conflict(t.name);
   }
   auto out = pat_json(t);
   out["konnect_token"] = secret;
@@ -214,19 +229,8 @@ http::Response update_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
   auto [user, t] = load_pat(ctx, Verb::update);
   auto body = ctx.validated_body(update_pat_schema(), schema::Mode::create);
-  const std::string name(body.at("name").as_string());
-  std::optional<store::AccessToken> updated;
-  try {
-    updated = ctx.store().modify_token(ctx.org(), store::PrincipalKind::user, user.id, t.id,
-                                       [&](store::AccessToken& current) {
-                                         current.name = name;
-                                         current.updated_at = util::now_ms();
-                                       });
-  } catch (const store::ConflictError&) {
-    pat_name_conflict(name);
-  }
-  if (!updated) throw errors::ApiError::not_found("The requested access token was not found.");
-  return json_response(200, pat_json(*updated));
+  return json_response(200, pat_json(rename_token(ctx, store::PrincipalKind::user, user.id, t.id,
+                                                  std::string(body.at("name").as_string()))));
 }
 
 http::Response delete_user_token(RequestContext& ctx) {

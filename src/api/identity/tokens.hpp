@@ -1,6 +1,9 @@
 #pragma once
 // Rules shared by personal and system-account access tokens.
 
+#include "api/context.hpp"
+#include "store/records.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,5 +21,13 @@ void check_expiry(std::int64_t expires_at_ms, std::int64_t now_ms, std::string_v
 // inside. "Letter" follows Unicode loosely: any non-ASCII code point outside the
 // punctuation and symbol blocks counts, which is what the spec's \p{L}\p{N} aims at.
 std::string pat_name_problem(std::string_view name);
+
+// 409 for a token name its owner already uses.
+[[noreturn]] void token_name_conflict(const std::string& name);
+
+// PATCH of a personal or system-account token: renames it inside the write transaction;
+// 409 on a name the owner already uses, 404 when the token vanished meanwhile.
+store::AccessToken rename_token(RequestContext& ctx, store::PrincipalKind owner_kind, const std::string& owner_id,
+                                const std::string& token_id, const std::string& name);
 
 }  // namespace ok::api::identity
