@@ -68,20 +68,26 @@ void App::rate_limit_failure(const http::Request& request, Outcome& outcome) {
   const auto& policy = settings_.rate_limits.auth_failures;
   if (!policy.enabled()) return;
   const auto d = services_.limiter.check("auth-failures:" + request.remote_address, policy, ratelimit::Clock::now(),
-                                        ratelimit::Mode::consume);
+                                         ratelimit::Mode::consume);
   outcome.rate.emplace_back(&policy, d);
   if (!d.allowed) throw errors::ApiError::too_many_requests(d.retry_after_seconds);
 }
 
 void App::route(std::string method, std::string path_template, Handler handler, bool authenticated) {
   const std::size_t row = router_.routes().size() + 1;
-  const bool item = path_template.ends_with("}") || path_template.ends_with("/me") ||
-                    path_template == "/healthz" || path_template == "/v3/roles" ||
-                    path_template.ends_with("/group-member-status") || path_template.ends_with("/group-status");
+  const bool item = path_template.ends_with("}") || path_template.ends_with("/me") || path_template == "/healthz" ||
+                    path_template == "/v3/roles" || path_template.ends_with("/group-member-status") ||
+                    path_template.ends_with("/group-status");
   const bool quick = method == "GET" && item;
-  router_.add(std::move(method), std::move(path_template), RouteSpec{std::move(handler), authenticated, row, quick});
+  router_.add(std::move(method), std::move(path_template),
+              RouteSpec{std::move(handler), authenticated, row, quick, {}});
 }
 
+void App::cached_route(std::string method, std::string path_template, Handler handler, CachedAnswer cached) {
+  const std::size_t row = router_.routes().size() + 1;
+  router_.add(std::move(method), std::move(path_template),
+              RouteSpec{std::move(handler), true, row, false, std::move(cached)});
+}
 
 void App::finalize() {
   std::vector<std::string> labels{"unmatched"};
@@ -114,15 +120,17 @@ http::Response App::render_error(const errors::ApiError& error, std::uint64_t tr
 std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcome, http::Response& early) {
   switch (http::parse_target(request)) {
     case http::TargetError::bad_path:
-      throw errors::ApiError::bad_request(
-          {.field = "path", .rule = errors::Rule::invalid, .reason = "malformed percent-encoding in the path",
-           .source = errors::Source::path},
-          "Invalid request target.");
+      throw errors::ApiError::bad_request({.field = "path",
+                                           .rule = errors::Rule::invalid,
+                                           .reason = "malformed percent-encoding in the path",
+                                           .source = errors::Source::path},
+                                          "Invalid request target.");
     case http::TargetError::bad_query:
-      throw errors::ApiError::bad_request(
-          {.field = "query", .rule = errors::Rule::invalid, .reason = "malformed percent-encoding in the query string",
-           .source = errors::Source::query},
-          "Invalid request target.");
+      throw errors::ApiError::bad_request({.field = "query",
+                                           .rule = errors::Rule::invalid,
+                                           .reason = "malformed percent-encoding in the query string",
+                                           .source = errors::Source::query},
+                                          "Invalid request target.");
     case http::TargetError::none:
       break;
   }
@@ -136,10 +144,12 @@ std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcom
   outcome.route_label = route.path_template.c_str();
   outcome.metrics_row = route.handler.metrics_row;
 
-  auto pending = std::make_unique<Pending>(Pending{&route.handler, RequestContext(request, std::move(match.params), services_)});
+  auto pending =
+      std::make_unique<Pending>(Pending{&route.handler, RequestContext(request, std::move(match.params), services_)});
   if (route.handler.authenticated) {
     auth::Principal principal;
-    if (const auto* failure = services_.authenticator.check(request.header("authorization"), util::now_ms(), principal)) {
+    if (const auto* failure =
+            services_.authenticator.check(request.header("authorization"), util::now_ms(), principal)) {
       rate_limit_failure(request, outcome);  // may turn the 401 into a 429
       early = render_error(*failure, request.trace_id);
       return nullptr;
@@ -197,8 +207,20 @@ App::Begun App::begin(http::Request& request) {
     begun.pending = admit(request, begun.outcome, early);
     return early;
   });
-  if (begun.pending && !begun.pending->route->quick) return begun;  // the handler runs elsewhere
-  if (begun.pending) {
+  if (begun.pending && !begun.pending->route->quick) {
+    if (!begun.pending->route->cached) return begun;  // the handler runs elsewhere
+    bool answered = true;
+    begun.response = guarded(request, [&] {
+      auto answer = begun.pending->route->cached(begun.pending->context);
+      if (!answer) {
+        answered = false;
+        return http::Response{};
+      }
+      return std::move(*answer);
+    });
+    if (!answered) return begun;  // not in memory: the handler runs elsewhere
+    begun.pending.reset();
+  } else if (begun.pending) {
     begun.response = guarded(request, [&] { return run(*begun.pending, begun.outcome); });
     begun.pending.reset();
   }

@@ -12,17 +12,22 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ok::api {
 
 using Handler = std::function<http::Response(RequestContext&)>;
+// The answer when it is already in memory (a cached page), without touching the database;
+// std::nullopt sends the request on to the route's Handler.
+using CachedAnswer = std::function<std::optional<http::Response>(RequestContext&)>;
 
 struct RouteSpec {
   Handler handler;
   bool authenticated = true;
   std::size_t metrics_row = 0;
-  bool quick = false;  // a read of one item: cheap enough to run on the I/O thread
+  bool quick = false;   // a read of one item: cheap enough to run on the I/O thread
+  CachedAnswer cached;  // optional; tried on the I/O thread before the handler is sent away
 };
 
 class App {
@@ -32,6 +37,9 @@ class App {
 
   // Registers a route; call before the first request.
   void route(std::string method, std::string path_template, Handler handler, bool authenticated = true);
+  // A route whose answers may be in memory already: `cached` runs on the I/O thread, and only
+  // when it has nothing does `handler` run on a worker.
+  void cached_route(std::string method, std::string path_template, Handler handler, CachedAnswer cached);
   // Freezes the route table (creates the metrics rows); called by the server before serving.
   void finalize();
 
@@ -60,7 +68,8 @@ class App {
   // The same in two steps, for the server. begin() does the cheap part on the I/O thread:
   // parsing, routing, authentication and rate limits — so 404s, 401s and 429s, including a
   // flood of bad tokens, never leave it — and runs the handler too when it reads a single item
-  // (GET of a path ending in a parameter, /me, /healthz …). Otherwise the handler (a list that
+  // (GET of a path ending in a parameter, /me, /healthz …) or has its answer in memory (a
+  // cached list page). Otherwise the handler (a list that
   // may scan, a write that waits for its group commit) is left in `pending` for complete(),
   // which the server runs on a worker so that it never holds up other connections.
   Begun begin(http::Request& request);

@@ -4,6 +4,7 @@
 // 404 before 403 before body 400), so handlers stay thin and uniform.
 
 #include "api/entity_cache.hpp"
+#include "api/generation_cache.hpp"
 #include "api/settings.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/permissions.hpp"
@@ -21,11 +22,21 @@ namespace ok::api {
 // The budgets a request was checked against, in order, with what each said.
 using RateDecisions = std::vector<std::pair<const ratelimit::Policy*, ratelimit::Decision>>;
 
-// Read caches of single entities, owned by the App.
+// Read caches, owned by the App: single entities, and rendered list pages (keyed by who may
+// see what and the query; see control_planes/routes.cpp).
 struct Caches {
-  explicit Caches(auth::Generations& generations) : control_planes(generations), users(generations) {}
+  explicit Caches(auth::Generations& generations)
+      : control_planes(generations),
+        users(generations),
+        control_plane_pages(generations, kMaxPagesPerShard, kMaxPageBytesPerShard,
+                            [](const std::string& body) { return body.size(); }) {}
+  // 16 shards of 1 MiB: a page of 100 control planes is about 40 KiB.
+  static constexpr std::size_t kMaxPagesPerShard = 64;
+  static constexpr std::size_t kMaxPageBytesPerShard = std::size_t{1} << 20;
+
   EntityCache<store::ControlPlane> control_planes;
   EntityCache<store::User> users;
+  GenerationCache<std::string> control_plane_pages;
 };
 
 struct Services {

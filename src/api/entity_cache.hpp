@@ -1,18 +1,14 @@
 #pragma once
-// A read cache of single entities by (organization, id), invalidated like the credential
-// caches: any committed write to the organization bumps its generation (auth/generations.hpp)
-// and every entry read before that is read again. Hot reads of one item then touch neither
-// the database nor the JSON serializer. Bounded: a full shard is simply emptied.
+// A read cache of single entities by (organization, id), with each entity's rendered JSON,
+// so hot reads of one item touch neither the database nor the JSON serializer. Exact: see
+// api/generation_cache.hpp.
 
-#include "auth/generations.hpp"
+#include "api/generation_cache.hpp"
 
-#include <array>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 namespace ok::api {
 
@@ -26,46 +22,27 @@ class EntityCache {
   using Load = std::function<std::optional<T>()>;
   using Render = std::function<std::string(const T&)>;
 
-  explicit EntityCache(auth::Generations& generations) : generations_(generations) {}
+  explicit EntityCache(auth::Generations& generations)
+      : cache_(generations, kMaxPerShard, kMaxBytesPerShard,
+               [](const Item& item) { return sizeof(T) + 2 * item.json.size(); }) {}
 
   // The cached item, or load() + render() when absent or stale; nullptr when load() finds
   // nothing (misses are not cached).
   std::shared_ptr<const Item> get(const std::string& org_id, const std::string& id, const Load& load,
                                   const Render& render) {
-    const std::string key = org_id + '/' + id;
-    Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
-    {
-      std::lock_guard lock(shard.mutex);
-      if (auto it = shard.items.find(key);
-          it != shard.items.end() && generations_.still_valid(org_id, it->second.snapshot)) {
-        return it->second.item;
-      }
-    }
-    const auto snapshot = generations_.snapshot();
-    auto entity = load();
-    if (!entity) return nullptr;
-    auto json = render(*entity);
-    auto item = std::make_shared<const Item>(Item{std::move(*entity), std::move(json)});
-    std::lock_guard lock(shard.mutex);
-    if (shard.items.size() >= kMaxPerShard) shard.items.clear();
-    shard.items[key] = Entry{item, snapshot};
-    return item;
+    return cache_.get(org_id, id, [&]() -> std::shared_ptr<const Item> {
+      auto entity = load();
+      if (!entity) return nullptr;
+      auto json = render(*entity);
+      return std::make_shared<const Item>(Item{std::move(*entity), std::move(json)});
+    });
   }
 
  private:
-  struct Entry {
-    std::shared_ptr<const Item> item;
-    std::uint64_t snapshot = 0;
-  };
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, Entry> items;
-  };
-  static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kMaxPerShard = 1024;
-
-  auth::Generations& generations_;
-  std::array<Shard, kShards> shards_;
+  // An entity's strings are about twice its JSON; 16 shards of 2 MiB bound a cache at 32 MiB.
+  static constexpr std::size_t kMaxBytesPerShard = std::size_t{2} << 20;
+  GenerationCache<Item> cache_;
 };
 
 }  // namespace ok::api

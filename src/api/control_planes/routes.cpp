@@ -9,8 +9,9 @@
 #include "schema/validator.hpp"
 #include "util/ids.hpp"
 
-#include <boost/json/array.hpp>
 #include <fmt/format.h>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace ok::api::control_planes {
 namespace {
@@ -24,7 +25,10 @@ const ListSpec& list_spec() {
   static const ListSpec spec{
       .filters = {{"id", FilterKind::uuid, {"eq", "oeq"}, {}},
                   {"name", FilterKind::string, {"eq", "neq", "contains"}, {}},
-                  {"cluster_type", FilterKind::enumeration, {"eq", "neq", "oeq"}, {kClusterTypes.begin(), kClusterTypes.end()}},
+                  {"cluster_type",
+                   FilterKind::enumeration,
+                   {"eq", "neq", "oeq"},
+                   {kClusterTypes.begin(), kClusterTypes.end()}},
                   {"cloud_gateway", FilterKind::boolean, {"eq"}, {}}},
       .sort_fields = {"created_at"},
       .labels = true,
@@ -67,8 +71,19 @@ http::Response create(RequestContext& ctx) {
   return json_response(201, to_json(cp, ctx.settings()));
 }
 
-http::Response list(RequestContext& ctx) {
-  const auto q = parse_list_query(ctx.request().query, list_spec());
+// What a list answers depends on the organization's data, on which control planes the caller
+// may read, and on the query: the cache key is the last two (the organization is the cache's
+// own). Within one generation a principal's roles cannot change, so its id stands for them.
+std::string page_cache_key(RequestContext& ctx, bool reads_all) {
+  std::string key = reads_all ? std::string("*") : ctx.principal().kind_name() + ':' + ctx.principal().id;
+  for (const auto& [name, value] : ctx.request().query) {
+    // Length-prefixed, so no name or value can forge another key.
+    key += fmt::format("\n{}:{}={}:{}", name.size(), name, value.size(), value);
+  }
+  return key;
+}
+
+std::string render_page(RequestContext& ctx, const ListQuery& q, bool reads_all) {
   store::ControlPlaneQuery query;
   query.page = {q.page_size, q.page_number};
   query.newest_first = q.sort_descending;
@@ -89,16 +104,49 @@ http::Response list(RequestContext& ctx) {
     }
   }
   query.labels = q.labels;
-  if (!auth::can_read_all(ctx.roles(), auth::kControlPlanes)) {
-    query.visible_ids = auth::readable_ids(ctx.roles(), auth::kControlPlanes);
-  }
+  if (!reads_all) query.visible_ids = auth::readable_ids(ctx.roles(), auth::kControlPlanes);
   auto page = ctx.store().list_control_planes(ctx.org(), query);
   bj::array data;
   for (const auto& cp : page.items) data.push_back(to_json(cp, ctx.settings()));
-  return json_response(200, bj::object{{"meta", bj::object{{"page", bj::object{{"number", q.page_number},
-                                                                                 {"size", q.page_size},
-                                                                                 {"total", page.total}}}}},
-                                       {"data", std::move(data)}});
+  return bj::serialize(bj::object{
+      {"meta",
+       bj::object{{"page", bj::object{{"number", q.page_number}, {"size", q.page_size}, {"total", page.total}}}}},
+      {"data", std::move(data)}});
+}
+
+// Lists repeat (consoles and scripts poll them), so rendered pages are cached, exactly (see
+// api/generation_cache.hpp), and a page in the cache is answered on the I/O thread.
+struct PageLookup {
+  ListQuery query;
+  bool reads_all;
+  std::string key;
+};
+
+PageLookup look_up_page(RequestContext& ctx) {
+  auto query = parse_list_query(ctx.request().query, list_spec());
+  const bool reads_all = auth::can_read_all(ctx.roles(), auth::kControlPlanes);
+  return {std::move(query), reads_all, page_cache_key(ctx, reads_all)};
+}
+
+http::Response page_response(const std::string& body) {
+  http::Response r;
+  r.body = body;
+  return r;
+}
+
+std::optional<http::Response> cached_list(RequestContext& ctx) {
+  const auto page = look_up_page(ctx);
+  auto body = ctx.caches().control_plane_pages.find(ctx.org().str(), page.key);
+  if (!body) return std::nullopt;
+  return page_response(*body);
+}
+
+http::Response list(RequestContext& ctx) {
+  const auto page = look_up_page(ctx);
+  auto body = ctx.caches().control_plane_pages.get(ctx.org().str(), page.key, [&] {
+    return std::make_shared<const std::string>(render_page(ctx, page.query, page.reads_all));
+  });
+  return page_response(*body);
 }
 
 http::Response get(RequestContext& ctx) {
@@ -124,10 +172,11 @@ http::Response update(RequestContext& ctx) {
     updated = ctx.store().modify_control_plane(ctx.org(), cp.id, [&](store::ControlPlane& current) {
       apply(current, body);
       if (current.labels.size() > 50) {
-        throw errors::ApiError::bad_request(
-            errors::InvalidParameter{.field = "labels", .rule = errors::Rule::max_items,
-                                     .reason = "must have at most 50 labels", .limit = 50},
-            "Invalid request body.");
+        throw errors::ApiError::bad_request(errors::InvalidParameter{.field = "labels",
+                                                                     .rule = errors::Rule::max_items,
+                                                                     .reason = "must have at most 50 labels",
+                                                                     .limit = 50},
+                                            "Invalid request body.");
       }
       current.updated_at = util::now_ms();
     });
@@ -153,7 +202,7 @@ http::Response remove(RequestContext& ctx) {
 }  // namespace
 
 void register_routes(App& app) {
-  app.route("GET", "/v2/control-planes", list);
+  app.cached_route("GET", "/v2/control-planes", list, cached_list);
   app.route("POST", "/v2/control-planes", create);
   app.route("GET", "/v2/control-planes/{controlPlaneId}", get);
   app.route("PATCH", "/v2/control-planes/{controlPlaneId}", update);
@@ -161,15 +210,12 @@ void register_routes(App& app) {
 
   const std::string group = "/v2/control-planes/{controlPlaneId}";
   app.route("GET", group + "/group-memberships", [](RequestContext& ctx) { return list_memberships(ctx, load(ctx)); });
-  app.route("PUT", group + "/group-memberships", [](RequestContext& ctx) {
-    return change_memberships(ctx, load(ctx), store::MembershipChange::set);
-  });
-  app.route("POST", group + "/group-memberships/add", [](RequestContext& ctx) {
-    return change_memberships(ctx, load(ctx), store::MembershipChange::add);
-  });
-  app.route("POST", group + "/group-memberships/remove", [](RequestContext& ctx) {
-    return change_memberships(ctx, load(ctx), store::MembershipChange::remove);
-  });
+  app.route("PUT", group + "/group-memberships",
+            [](RequestContext& ctx) { return change_memberships(ctx, load(ctx), store::MembershipChange::set); });
+  app.route("POST", group + "/group-memberships/add",
+            [](RequestContext& ctx) { return change_memberships(ctx, load(ctx), store::MembershipChange::add); });
+  app.route("POST", group + "/group-memberships/remove",
+            [](RequestContext& ctx) { return change_memberships(ctx, load(ctx), store::MembershipChange::remove); });
   app.route("GET", group + "/group-member-status", [](RequestContext& ctx) { return member_status(ctx, load(ctx)); });
   app.route("GET", group + "/group-status", [](RequestContext& ctx) { return group_status(ctx, load(ctx)); });
 }
