@@ -1,10 +1,12 @@
 """End-to-end harness: starts the real openkonnect binary on a free loopback port with a
 fresh SQLite database, and offers helpers to talk HTTP to it and check the error contract
 against the Konnect specs in ../shared/konnect (when present)."""
+import atexit
 import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +19,12 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("OPENKONNECT_BIN", str(ROOT / "build" / "openkonnect"))
 SPEC_DIR = ROOT.parent / "shared" / "konnect" / "spec"
+
+# Every server's directory (database, logs) lives under one scratch directory per run, removed
+# when the run ends; OPENKONNECT_KEEP_TEST_FILES=1 keeps it for a post-mortem.
+SCRATCH = tempfile.mkdtemp(prefix="ok-e2e-")
+if not os.environ.get("OPENKONNECT_KEEP_TEST_FILES"):
+    atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 TRACE_RE = re.compile(r"^kong:trace:[0-9]+$")
 TITLES = {
@@ -37,7 +45,7 @@ class Server:
     """One running openkonnect process with its own database and log files."""
 
     def __init__(self, extra_args=(), env=None, database=None):
-        self.dir = tempfile.mkdtemp(prefix="ok-e2e-")
+        self.dir = tempfile.mkdtemp(prefix="server-", dir=SCRATCH)
         self.database = database or "sqlite:" + os.path.join(self.dir, "openkonnect.db")
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
@@ -72,7 +71,7 @@ def main():
             r = srv.request("POST", "/v2/control-planes", token=org["token"], json={"name": "seed-%d" % i})
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
-        ids_file = os.path.join(tempfile.mkdtemp(prefix="ok-soak-"), "ids.txt")
+        ids_file = os.path.join(srv.dir, "ids.txt")
         with open(ids_file, "w") as f:
             f.write("\n".join(ids) + "\n")
         env = dict(os.environ, TOKEN=org["token"], IDS_FILE=ids_file)
