@@ -9,10 +9,10 @@
 #include "store/sqlite/migrations.hpp"
 #include "store/store.hpp"
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include <malloc.h>
 
@@ -92,7 +92,9 @@ int main(int argc, char** argv) {
   std::uint64_t read_timeout_ms = 10'000;
   std::uint64_t idle_timeout_ms = 60'000;
   std::uint64_t shutdown_grace_ms = 10'000;
-  serve->add_option("--listen", listen, "Address to listen on, HOST:PORT")->envname("OPENKONNECT_LISTEN")->capture_default_str();
+  serve->add_option("--listen", listen, "Address to listen on, HOST:PORT")
+      ->envname("OPENKONNECT_LISTEN")
+      ->capture_default_str();
   add_database(serve);
   serve->add_option("--threads", server_options.threads, "Worker threads (0: one per core)")
       ->envname("OPENKONNECT_THREADS")
@@ -114,6 +116,10 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_MAX_JSON_DEPTH")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1024}))
       ->capture_default_str();
+  serve->add_option("--list-cache-mib", settings.list_cache_mib, "Memory for cached list pages, MiB (0: no cache)")
+      ->envname("OPENKONNECT_LIST_CACHE_MIB")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   serve->add_option("--max-connections", server_options.max_connections, "Most connections open at once")
       ->envname("OPENKONNECT_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
@@ -130,10 +136,13 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_SHUTDOWN_GRACE_MS")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{600'000}))
       ->capture_default_str();
-  serve->add_option("--cluster-url", cluster_url,
-                    "control_plane_endpoint shown on control planes (default http://HOST:8005)")
+  serve
+      ->add_option("--cluster-url", cluster_url,
+                   "control_plane_endpoint shown on control planes (default http://HOST:8005)")
       ->envname("OPENKONNECT_CLUSTER_URL");
-  serve->add_option("--telemetry-url", telemetry_url, "telemetry_endpoint shown on control planes (default http://HOST:8006)")
+  serve
+      ->add_option("--telemetry-url", telemetry_url,
+                   "telemetry_endpoint shown on control planes (default http://HOST:8006)")
       ->envname("OPENKONNECT_TELEMETRY_URL");
 
   struct BudgetFlag {
@@ -145,11 +154,14 @@ int main(int argc, char** argv) {
   };
   auto& limits = settings.rate_limits;
   std::vector<BudgetFlag> budgets = {
-      {"--rate-limit-token", "OPENKONNECT_RATE_LIMIT_TOKEN", "Requests per token, QUOTA/SECONDS (0: off)", &limits.token, ""},
-      {"--rate-limit-org", "OPENKONNECT_RATE_LIMIT_ORG", "Requests per organization, all its tokens together", &limits.organization, ""},
-      {"--rate-limit-auth-failures", "OPENKONNECT_RATE_LIMIT_AUTH_FAILURES",
-       "Failed authentications per client IP", &limits.auth_failures, ""},
-      {"--rate-limit-invites", "OPENKONNECT_RATE_LIMIT_INVITES", "POST /v3/invites per organization", &limits.invites, ""},
+      {"--rate-limit-token", "OPENKONNECT_RATE_LIMIT_TOKEN", "Requests per token, QUOTA/SECONDS (0: off)",
+       &limits.token, ""},
+      {"--rate-limit-org", "OPENKONNECT_RATE_LIMIT_ORG", "Requests per organization, all its tokens together",
+       &limits.organization, ""},
+      {"--rate-limit-auth-failures", "OPENKONNECT_RATE_LIMIT_AUTH_FAILURES", "Failed authentications per client IP",
+       &limits.auth_failures, ""},
+      {"--rate-limit-invites", "OPENKONNECT_RATE_LIMIT_INVITES", "POST /v3/invites per organization", &limits.invites,
+       ""},
   };
   for (auto& b : budgets) {
     b.value = fmt::format("{}/{}", b.policy->quota, b.policy->window.count());
@@ -245,7 +257,8 @@ int main(int argc, char** argv) {
       server_options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
       server_options.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
       settings.max_body_bytes = server_options.max_body_bytes;
-      const std::string url_host = address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
+      const std::string url_host =
+          address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
       settings.cluster_url = cluster_url.empty() ? fmt::format("http://{}:8005", url_host) : cluster_url;
       settings.telemetry_url = telemetry_url.empty() ? fmt::format("http://{}:8006", url_host) : telemetry_url;
 

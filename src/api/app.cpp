@@ -9,13 +9,14 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <future>
 
 namespace ok::api {
 
 App::App(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
          ratelimit::Limiter& limiter, Settings settings)
     : settings_(std::move(settings)),
-      caches_(generations),
+      caches_(generations, settings_),
       services_{store, authenticator, limiter, settings_, caches_},
       generations_(generations) {}
 
@@ -80,13 +81,19 @@ void App::route(std::string method, std::string path_template, Handler handler, 
                     path_template.ends_with("/group-status");
   const bool quick = method == "GET" && item;
   router_.add(std::move(method), std::move(path_template),
-              RouteSpec{std::move(handler), authenticated, row, quick, {}});
+              RouteSpec{std::move(handler), authenticated, row, quick, {}, {}});
+}
+
+void App::deferred_route(std::string method, std::string path_template, DeferredHandler handler) {
+  const std::size_t row = router_.routes().size() + 1;
+  RouteSpec spec{{}, true, row, false, {}, std::move(handler)};
+  router_.add(std::move(method), std::move(path_template), std::move(spec));
 }
 
 void App::cached_route(std::string method, std::string path_template, Handler handler, CachedAnswer cached) {
   const std::size_t row = router_.routes().size() + 1;
   router_.add(std::move(method), std::move(path_template),
-              RouteSpec{std::move(handler), true, row, false, std::move(cached)});
+              RouteSpec{std::move(handler), true, row, false, std::move(cached), {}});
 }
 
 void App::finalize() {
@@ -161,22 +168,27 @@ std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcom
   return pending;
 }
 
+void App::after_handler(RequestContext& context, const http::Response* response, Outcome& outcome) {
+  for (auto& d : context.rate_decisions()) outcome.rate.push_back(d);
+  context.rate_decisions().clear();
+  // A successful write invalidates the organization's cached credentials and permissions
+  // before anyone hears of it (see auth/generations.hpp).
+  const auto& method = context.request().method;
+  if (response && method != "GET" && method != "HEAD" && response->status < 300 && context.authenticated()) {
+    generations_.bump(context.org().str());
+  }
+}
+
 http::Response App::run(Pending& pending, Outcome& outcome) {
   auto& context = pending.context;
-  const auto& request = context.request();
   http::Response response;
   try {
     response = pending.route->handler(context);
   } catch (...) {
-    for (auto& d : context.rate_decisions()) outcome.rate.push_back(d);
+    after_handler(context, nullptr, outcome);
     throw;
   }
-  for (auto& d : context.rate_decisions()) outcome.rate.push_back(d);
-  // A successful write invalidates the organization's cached credentials and permissions
-  // before anyone hears of it (see auth/generations.hpp).
-  if (request.method != "GET" && request.method != "HEAD" && response.status < 300 && context.authenticated()) {
-    generations_.bump(context.org().str());
-  }
+  after_handler(context, &response, outcome);
   return response;
 }
 
@@ -207,7 +219,20 @@ App::Begun App::begin(http::Request& request) {
     begun.pending = admit(request, begun.outcome, early);
     return early;
   });
-  if (begun.pending && !begun.pending->route->quick) {
+  if (begun.pending && begun.pending->route->deferred) {
+    // Checked and prepared here; the write itself is started by the server.
+    begun.response = guarded(request, [&] {
+      try {
+        begun.deferred = std::make_unique<DeferredWrite>(begun.pending->route->deferred(begun.pending->context));
+      } catch (...) {
+        after_handler(begun.pending->context, nullptr, begun.outcome);
+        throw;
+      }
+      return http::Response{};
+    });
+    if (begun.deferred) return begun;
+    begun.pending.reset();
+  } else if (begun.pending && !begun.pending->route->quick) {
     if (!begun.pending->route->cached) return begun;  // the handler runs elsewhere
     bool answered = true;
     begun.response = guarded(request, [&] {
@@ -236,6 +261,31 @@ http::Response App::complete(Begun& begun) {
   return std::move(begun.response);
 }
 
+void App::start_deferred(Begun& begun, store::WriteDone done) {
+  try {
+    begun.deferred->start(done);
+  } catch (...) {
+    // Not even queued (out of memory): it ends here, like any failed write.
+    done(std::current_exception());
+  }
+}
+
+http::Response App::finish_deferred(Begun& begun, std::exception_ptr error) {
+  auto& context = begun.pending->context;
+  const auto& request = context.request();
+  bool succeeded = false;
+  begun.response = guarded(request, [&] {
+    auto response = begun.deferred->finish(error);
+    succeeded = true;
+    return response;
+  });
+  after_handler(context, succeeded ? &begun.response : nullptr, begun.outcome);
+  begun.deferred.reset();
+  begun.pending.reset();
+  conclude(request, begun);
+  return std::move(begun.response);
+}
+
 void App::conclude(const http::Request& request, Begun& begun) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun.started).count();
   finish(request, begun.response, begun.outcome, seconds);
@@ -243,6 +293,11 @@ void App::conclude(const http::Request& request, Begun& begun) {
 
 http::Response App::handle(http::Request& request) {
   auto begun = begin(request);
+  if (begun.deferred) {
+    std::promise<std::exception_ptr> ended;
+    start_deferred(begun, [&ended](std::exception_ptr error) { ended.set_value(error); });
+    return finish_deferred(begun, ended.get_future().get());
+  }
   if (begun.pending) return complete(begun);
   return std::move(begun.response);
 }

@@ -22,12 +22,24 @@ using Handler = std::function<http::Response(RequestContext&)>;
 // std::nullopt sends the request on to the route's Handler.
 using CachedAnswer = std::function<std::optional<http::Response>(RequestContext&)>;
 
+// A write that finishes without a thread waiting for it. `start` hands the write to the store
+// with a callback that runs once the write is durable or has failed; `finish` then turns that
+// outcome into the answer, or throws (an errors::ApiError, or the store's error itself).
+struct DeferredWrite {
+  std::function<void(store::WriteDone)> start;
+  std::function<http::Response(std::exception_ptr)> finish;
+};
+// Checks and prepares a write on the I/O thread (authorization, validation: all cheap), and
+// returns the write to start.
+using DeferredHandler = std::function<DeferredWrite(RequestContext&)>;
+
 struct RouteSpec {
   Handler handler;
   bool authenticated = true;
   std::size_t metrics_row = 0;
-  bool quick = false;   // a read of one item: cheap enough to run on the I/O thread
-  CachedAnswer cached;  // optional; tried on the I/O thread before the handler is sent away
+  bool quick = false;        // a read of one item: cheap enough to run on the I/O thread
+  CachedAnswer cached;       // optional; tried on the I/O thread before the handler is sent away
+  DeferredHandler deferred;  // instead of `handler`, for a write that is one store call
 };
 
 class App {
@@ -40,6 +52,8 @@ class App {
   // A route whose answers may be in memory already: `cached` runs on the I/O thread, and only
   // when it has nothing does `handler` run on a worker.
   void cached_route(std::string method, std::string path_template, Handler handler, CachedAnswer cached);
+  // A write route whose handler neither blocks nor needs a worker: see DeferredWrite.
+  void deferred_route(std::string method, std::string path_template, DeferredHandler handler);
   // Freezes the route table (creates the metrics rows); called by the server before serving.
   void finalize();
 
@@ -58,8 +72,9 @@ class App {
   struct Begun {
     std::chrono::steady_clock::time_point started;
     Outcome outcome;
-    http::Response response;           // the answer, when `pending` is empty
-    std::unique_ptr<Pending> pending;  // else: run complete() (on a worker)
+    http::Response response;                  // the answer, when `pending` is empty
+    std::unique_ptr<Pending> pending;         // else: run complete() (on a worker), or
+    std::unique_ptr<DeferredWrite> deferred;  // when set: start_deferred(), then finish_deferred()
   };
 
   // The whole pipeline in one call (tests, fuzzers).
@@ -74,6 +89,10 @@ class App {
   // which the server runs on a worker so that it never holds up other connections.
   Begun begin(http::Request& request);
   http::Response complete(Begun& begun);
+  // For a deferred write: starts it; `done` runs on a store thread when it has ended, and the
+  // server then calls finish_deferred() (on the connection's thread) for the answer.
+  void start_deferred(Begun& begun, store::WriteDone done);
+  http::Response finish_deferred(Begun& begun, std::exception_ptr error);
 
   // For failures found by the transport before a request is complete (413, 431, malformed
   // HTTP): renders, logs and counts them like any other response.
@@ -88,6 +107,9 @@ class App {
  private:
   std::unique_ptr<Pending> admit(http::Request& request, Outcome& outcome, http::Response& early);
   http::Response run(Pending& pending, Outcome& outcome);
+  // What follows every handler: its rate decisions into the outcome, and the generation bump
+  // of a successful write.
+  void after_handler(RequestContext& context, const http::Response* response, Outcome& outcome);
   template <typename Stage>
   http::Response guarded(const http::Request& request, Stage&& stage);
   void conclude(const http::Request& request, Begun& begun);

@@ -25,14 +25,15 @@ using RateDecisions = std::vector<std::pair<const ratelimit::Policy*, ratelimit:
 // Read caches, owned by the App: single entities, and rendered list pages (keyed by who may
 // see what and the query; see control_planes/routes.cpp).
 struct Caches {
-  explicit Caches(auth::Generations& generations)
+  Caches(auth::Generations& generations, const Settings& settings)
       : control_planes(generations),
         users(generations),
-        control_plane_pages(generations, kMaxPagesPerShard, kMaxPageBytesPerShard,
+        control_plane_pages(generations, kMaxPagesPerShard, (settings.list_cache_mib << 20) / kShards,
                             [](const std::string& body) { return body.size(); }) {}
-  // 16 shards of 1 MiB: a page of 100 control planes is about 40 KiB.
+  // GenerationCache's shard count: the byte budget is per shard. A page of 100 control planes
+  // is about 40 KiB.
+  static constexpr std::size_t kShards = GenerationCache<std::string>::kShards;
   static constexpr std::size_t kMaxPagesPerShard = 64;
-  static constexpr std::size_t kMaxPageBytesPerShard = std::size_t{1} << 20;
 
   EntityCache<store::ControlPlane> control_planes;
   EntityCache<store::User> users;

@@ -24,6 +24,7 @@ namespace ok::api {
 template <typename V>
 class GenerationCache {
  public:
+  static constexpr std::size_t kShards = 16;
   // Produces the value on a miss; nullptr means "nothing to cache" (it is not remembered).
   using Load = std::function<std::shared_ptr<const V>()>;
   using Weigh = std::function<std::size_t(const V&)>;
@@ -95,8 +96,6 @@ class GenerationCache {
     std::unordered_map<std::string, Entry> entries;
     std::size_t bytes = 0;
   };
-  static constexpr std::size_t kShards = 16;
-
   auth::Generations& generations_;
   const std::size_t max_entries_;
   const std::size_t max_bytes_;

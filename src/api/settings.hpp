@@ -24,6 +24,8 @@ struct Settings {
   std::string cluster_url;    // config.control_plane_endpoint of every control plane
   std::string telemetry_url;  // config.telemetry_endpoint
   RateLimits rate_limits;
+  // Memory for rendered list pages (api/generation_cache.hpp); 0 turns that cache off.
+  std::size_t list_cache_mib = 16;
 };
 
 }  // namespace ok::api

@@ -6,12 +6,13 @@
 #include "observability/log.hpp"
 #include "observability/trace.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -65,6 +66,9 @@ class Server::Impl {
   ParseLimits limits_;  // the same rules parse_request applies (http/parse.hpp)
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> open_{0};
+  // Deferred writes whose store callback has not yet returned: run() waits for them, because
+  // that callback posts to the io_context, which must outlive it.
+  std::atomic<std::size_t> deferred_in_flight_{0};
 
   std::mutex sessions_mutex_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
@@ -186,6 +190,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = message.keep_alive();
     detail::fill_request(std::move(message), request_);
     auto begun = std::make_shared<api::App::Begun>(server_.app_.begin(request_));
+    if (begun->deferred) return start_deferred(begun, keep_alive);
     if (!begun->pending) return write(std::move(begun->response), keep_alive);
     // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
     // request_ is not touched by anyone else) and writes the answer on its own strand.
@@ -197,6 +202,26 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         self->write(std::move(response), keep_alive);
       });
     });
+  }
+
+  // A write that no thread waits for: the store's writer calls back once it is durable (or
+  // failed), and the answer is made and written back here, on the connection's own thread.
+  void start_deferred(const std::shared_ptr<api::App::Begun>& begun, bool keep_alive) {
+    busy_ = true;
+    server_.deferred_in_flight_.fetch_add(1);
+    server_.app_.start_deferred(
+        *begun, [self = shared_from_this(), keep_alive, begun](std::exception_ptr error) mutable {
+          // Everything this callback holds moves into the posted handler: once it returns, the
+          // store's thread keeps no reference to the connection.
+          auto& server = self->server_;
+          auto executor = self->stream_.get_executor();
+          asio::post(executor, [self = std::move(self), keep_alive, begun = std::move(begun), error] {
+            auto response = self->server_.app_.finish_deferred(*begun, error);
+            self->busy_ = false;
+            self->write(std::move(response), keep_alive);
+          });
+          server.deferred_in_flight_.fetch_sub(1);
+        });
   }
 
   void write(Response response, bool keep_alive) {
@@ -235,12 +260,13 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > kLingerDrainBytes) return self->close();
-      self->buffer_.commit(n);
-      self->drain();
-    });
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerDrainBytes) return self->close();
+                              self->buffer_.commit(n);
+                              self->drain();
+                            });
   }
 
   void close() {
@@ -352,6 +378,9 @@ void Server::Impl::run(const std::function<void(std::uint16_t)>& on_listening) {
   ioc_.run();
   for (auto& t : workers) t.join();
   workers_.join();
+  // After a forced stop, deferred writes may still be queued in the store; each ends (durable
+  // or failed) and calls back, and those calls reference ioc_.
+  while (deferred_in_flight_.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 Server::Server(api::App& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {}

@@ -10,6 +10,7 @@
 #include "store/errors.hpp"
 #include "store/records.hpp"
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -108,7 +109,7 @@ struct ControlPlaneQuery {
   bool newest_first = false;
   // Each inner list is one eq/oeq term (any of its values); several terms are ANDed.
   std::vector<std::vector<std::string>> id_in;
-  std::vector<std::string> name_eq;          // each must match
+  std::vector<std::string> name_eq;  // each must match
   std::vector<std::string> name_neq;
   std::vector<std::string> name_contains;
   std::vector<std::vector<std::string>> cluster_type_in;
@@ -130,6 +131,8 @@ inline constexpr std::size_t kMaxGroupsPerMember = 5;
 // the result would break a limit): nothing is written and the exception propagates.
 template <typename T>
 using Mutate = std::function<void(T&)>;
+// Told how a write that nobody waits for ended: nullptr once it is durable, else its error.
+using WriteDone = std::function<void(std::exception_ptr)>;
 
 class Store {
  public:
@@ -225,6 +228,10 @@ class Store {
   // Inserts a control plane together with `grants` (the creator's Admin role on it), in one
   // transaction. ConflictError when the organization already has the name.
   virtual void insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) = 0;
+  // The same without waiting: returns at once, and `done` runs once the insert is durable
+  // (with nullptr) or has failed (with the error insert_control_plane would throw). `done`
+  // runs on a thread of the store's; it must be quick and must not throw.
+  virtual void insert_control_plane_then(ControlPlane cp, std::vector<RoleAssignment> grants, WriteDone done) = 0;
   virtual std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) = 0;
   virtual Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) = 0;
   // Writes name, description, auth_type, proxy_urls, labels, updated_at. ConflictError on a

@@ -64,6 +64,8 @@ BAD_FLAGS = [
     ("serve-max-body-zero", ["serve", "--max-body-bytes", "0"]),
     ("serve-threads-not-numeric", ["serve", "--threads", "abc"]),
     ("serve-read-timeout-too-small", ["serve", "--read-timeout-ms", "1"]),
+    ("serve-list-cache-negative", ["serve", "--list-cache-mib", "-1"]),
+    ("serve-list-cache-too-large", ["serve", "--list-cache-mib", "100000"]),
     ("serve-database-unsupported-scheme", ["serve", "--listen", "127.0.0.1:0", "--database", "mysql://db/x"]),
     ("org-create-missing-name", ["org", "create", "--database", "@DB@", "--admin-email", "a@example.com"]),
     ("org-create-missing-email", ["org", "create", "--database", "@DB@", "--name", "acme"]),
@@ -101,7 +103,7 @@ def test_help_exits_0(args):
 def test_serve_help_documents_every_flag():
     text = run("serve", "--help").stdout
     for flag in ("--listen", "--database", "--threads", "--max-body-bytes", "--max-connections", "--read-timeout-ms",
-                 "--idle-timeout-ms", "--shutdown-grace-ms", "--cluster-url", "--telemetry-url"):
+                 "--idle-timeout-ms", "--shutdown-grace-ms", "--cluster-url", "--telemetry-url", "--list-cache-mib"):
         assert flag in text, flag
 
 

@@ -399,3 +399,14 @@ def test_cached_pages_follow_every_write_and_every_reader(org):
     ok(org.req("DELETE", "%s/%s" % (CP, b)), 204)
     assert org.listed(only_b, **query)["data"] == []
     assert {x["id"] for x in org.listed(**query)["data"]} == {a, c}
+
+
+def test_lists_without_the_page_cache(start_server):
+    """--list-cache-mib 0: every list is read from the database, with the same answers."""
+    srv = start_server("--list-cache-mib", "0")
+    o = Org(srv, "nocache")
+    first = o.cp()["id"]
+    assert [c["id"] for c in o.listed()["data"]] == [first]
+    second = o.cp()["id"]
+    assert {c["id"] for c in o.listed()["data"]} == {first, second}
+    assert o.listed(**{"filter[name][contains]": "zzz-none"})["meta"]["page"]["total"] == 0

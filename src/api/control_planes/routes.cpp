@@ -49,26 +49,39 @@ store::ControlPlane load(RequestContext& ctx) {
   return std::move(*cp);
 }
 
-http::Response create(RequestContext& ctx) {
+// The busiest write: checked here, on the I/O thread, and finished when the store's writer
+// has made it durable, with no thread parked in between (see api::DeferredWrite).
+DeferredWrite create(RequestContext& ctx) {
   ctx.authorize({auth::kControlPlanes, Verb::create, {}});
   auto body = ctx.validated_body(create_schema(), schema::Mode::create);
-  store::ControlPlane cp;
-  cp.id = util::new_uuid();
-  cp.org_id = ctx.org().str();
-  apply(cp, body);
-  cp.created_at = cp.updated_at = util::now_ms();
+  auto cp = std::make_shared<store::ControlPlane>();
+  cp->id = util::new_uuid();
+  cp->org_id = ctx.org().str();
+  apply(*cp, body);
+  cp->created_at = cp->updated_at = util::now_ms();
   // The creator becomes Admin of what it creates, unless it already administers them all.
   std::vector<store::RoleAssignment> grants;
-  if (!auth::decide(ctx.roles(), {auth::kControlPlanes, Verb::remove, cp.id}).allowed) {
-    grants.push_back({util::new_uuid(), cp.org_id, ctx.principal().kind_name(), ctx.principal().id, "Admin",
-                      std::string(auth::kControlPlanes), cp.id, "*"});
+  if (!auth::decide(ctx.roles(), {auth::kControlPlanes, Verb::remove, cp->id}).allowed) {
+    grants.push_back({util::new_uuid(), cp->org_id, ctx.principal().kind_name(), ctx.principal().id, "Admin",
+                      std::string(auth::kControlPlanes), cp->id, "*"});
   }
-  try {
-    ctx.store().insert_control_plane(cp, grants);
-  } catch (const store::ConflictError&) {
-    name_conflict(cp.name);
-  }
-  return json_response(201, to_json(cp, ctx.settings()));
+  auto& store = ctx.store();
+  const auto& settings = ctx.settings();
+  return {
+      [&store, cp, grants = std::move(grants)](store::WriteDone done) mutable {
+        store.insert_control_plane_then(*cp, std::move(grants), std::move(done));
+      },
+      [cp, &settings](std::exception_ptr error) {
+        if (error) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const store::ConflictError&) {
+            name_conflict(cp->name);
+          }
+        }
+        return json_response(201, to_json(*cp, settings));
+      },
+  };
 }
 
 // What a list answers depends on the organization's data, on which control planes the caller
@@ -203,7 +216,7 @@ http::Response remove(RequestContext& ctx) {
 
 void register_routes(App& app) {
   app.cached_route("GET", "/v2/control-planes", list, cached_list);
-  app.route("POST", "/v2/control-planes", create);
+  app.deferred_route("POST", "/v2/control-planes", create);
   app.route("GET", "/v2/control-planes/{controlPlaneId}", get);
   app.route("PATCH", "/v2/control-planes/{controlPlaneId}", update);
   app.route("DELETE", "/v2/control-planes/{controlPlaneId}", remove);

@@ -116,24 +116,27 @@ SqliteStore::ReaderLease SqliteStore::reader() {
   return ReaderLease(*this, std::make_unique<Connection>(path_));
 }
 
-void SqliteStore::write(std::function<void(Connection&)> work) {
-  WriteTask task{std::move(work), {}};
-  auto done = task.done.get_future();
-  {
-    std::lock_guard lock(queue_mutex_);
-    queue_.push_back(&task);
-  }
-  queue_cv_.notify_one();
-  done.get();  // rethrows the write's own error, if any
-}
-
-void SqliteStore::write_later(std::function<void(Connection&)> work) {
-  auto* task = new WriteTask{std::move(work), {}, true};
+void SqliteStore::enqueue(WriteTask* task) {
   {
     std::lock_guard lock(queue_mutex_);
     queue_.push_back(task);
   }
   queue_cv_.notify_one();
+}
+
+void SqliteStore::write(std::function<void(Connection&)> work) {
+  WriteTask task{std::move(work), {}, false, {}};
+  auto done = task.done.get_future();
+  enqueue(&task);
+  done.get();  // rethrows the write's own error, if any
+}
+
+void SqliteStore::write_later(std::function<void(Connection&)> work) {
+  enqueue(new WriteTask{std::move(work), {}, true, {}});
+}
+
+void SqliteStore::write_then(std::function<void(Connection&)> work, WriteDone done) {
+  enqueue(new WriteTask{std::move(work), {}, true, std::move(done)});
 }
 
 void SqliteStore::writer_loop() {
@@ -175,7 +178,14 @@ void SqliteStore::writer_loop() {
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto error = batch_error ? batch_error : errors[i];
-      if (batch[i]->detached) {
+      if (batch[i]->on_done) {
+        try {
+          batch[i]->on_done(error);
+        } catch (const std::exception& e) {
+          observability::log_event(observability::Level::error, "write continuation failed", 0, e.what());
+        }
+        delete batch[i];
+      } else if (batch[i]->detached) {
         if (error) {
           try {
             std::rethrow_exception(error);
@@ -313,26 +323,36 @@ std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const
   return out;
 }
 
+namespace {
+void insert_control_plane_rows(Connection& c, const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
+  // The name index's sequence number is given here: the insert trigger would otherwise
+  // assign it with an UPDATE, writing the new row a second time.
+  Query q(c, fmt::format("INSERT INTO control_planes ({}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                         "(SELECT COALESCE(MAX(seq), 0) + 1 FROM control_planes))",
+                         kControlPlaneColumns));
+  q->bind(1, cp.id).bind(2, cp.org_id).bind(3, cp.name).bind(4, cp.description).bind(5, cp.cluster_type);
+  q->bind(6, cp.auth_type).bind(7, cp.cloud_gateway).bind(8, proxy_urls_to_json(cp.proxy_urls));
+  q->bind(9, labels_to_json(cp.labels)).bind(10, cp.created_at).bind(11, cp.updated_at).run();
+  write_control_plane_labels(c, cp);
+  Query grant(c,
+              "INSERT INTO role_assignments (id, org_id, principal_kind, principal_id, role_name, "
+              "entity_type_name, entity_id, entity_region, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& r : grants) {
+    grant->bind(1, r.id).bind(2, r.org_id).bind(3, r.principal_kind).bind(4, r.principal_id).bind(5, r.role_name);
+    grant->bind(6, r.entity_type_name).bind(7, r.entity_id).bind(8, r.entity_region).bind(9, cp.created_at).run();
+    grant->reset();
+  }
+}
+}  // namespace
+
 void SqliteStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
-  write([&](Connection& c) {
-    // The name index's sequence number is given here: the insert trigger would otherwise
-    // assign it with an UPDATE, writing the new row a second time.
-    Query q(c, fmt::format("INSERT INTO control_planes ({}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                           "(SELECT COALESCE(MAX(seq), 0) + 1 FROM control_planes))",
-                           kControlPlaneColumns));
-    q->bind(1, cp.id).bind(2, cp.org_id).bind(3, cp.name).bind(4, cp.description).bind(5, cp.cluster_type);
-    q->bind(6, cp.auth_type).bind(7, cp.cloud_gateway).bind(8, proxy_urls_to_json(cp.proxy_urls));
-    q->bind(9, labels_to_json(cp.labels)).bind(10, cp.created_at).bind(11, cp.updated_at).run();
-    write_control_plane_labels(c, cp);
-    Query grant(c,
-                "INSERT INTO role_assignments (id, org_id, principal_kind, principal_id, role_name, "
-                "entity_type_name, entity_id, entity_region, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    for (const auto& r : grants) {
-      grant->bind(1, r.id).bind(2, r.org_id).bind(3, r.principal_kind).bind(4, r.principal_id).bind(5, r.role_name);
-      grant->bind(6, r.entity_type_name).bind(7, r.entity_id).bind(8, r.entity_region).bind(9, cp.created_at).run();
-      grant->reset();
-    }
-  });
+  write([&](Connection& c) { insert_control_plane_rows(c, cp, grants); });
+}
+
+void SqliteStore::insert_control_plane_then(ControlPlane cp, std::vector<RoleAssignment> grants, WriteDone done) {
+  write_then(
+      [cp = std::move(cp), grants = std::move(grants)](Connection& c) { insert_control_plane_rows(c, cp, grants); },
+      std::move(done));
 }
 
 std::optional<ControlPlane> SqliteStore::get_control_plane(const OrgId& org, const std::string& id) {

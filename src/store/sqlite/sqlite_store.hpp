@@ -84,6 +84,7 @@ class SqliteStore final : public Store {
                                               const std::string& principal_id) override;
 
   void insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) override;
+  void insert_control_plane_then(ControlPlane cp, std::vector<RoleAssignment> grants, WriteDone done) override;
   std::optional<ControlPlane> get_control_plane(const OrgId& org, const std::string& id) override;
   Page<ControlPlane> list_control_planes(const OrgId& org, const ControlPlaneQuery& query) override;
   std::optional<ControlPlane> modify_control_plane(const OrgId& org, const std::string& id,
@@ -119,6 +120,8 @@ class SqliteStore final : public Store {
   void write(std::function<void(Connection&)> work);
   // Queues `work` for the writer and returns at once; its errors are logged.
   void write_later(std::function<void(Connection&)> work);
+  // Queues `work` for the writer and returns at once; `done` hears how it ended.
+  void write_then(std::function<void(Connection&)> work, WriteDone done);
   void writer_loop();
 
   std::string path_;
@@ -128,9 +131,11 @@ class SqliteStore final : public Store {
 
   struct WriteTask {
     std::function<void(Connection&)> work;
-    std::promise<void> done;
-    bool detached = false;  // nobody waits: the writer deletes it
+    std::promise<void> done;  // for write(): the caller waits on it
+    bool detached = false;    // nobody waits: the writer deletes it (write_later, write_then)
+    WriteDone on_done;        // for write_then()
   };
+  void enqueue(WriteTask* task);
   std::unique_ptr<Connection> writer_;
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
