@@ -1,16 +1,17 @@
 #include "observability/log.hpp"
 
-#include <boost/json/object.hpp>
-#include <boost/json/string.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
+#include <fmt/format.h>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fmt/format.h>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -25,19 +26,6 @@ std::shared_ptr<spdlog::logger> g_events;
 std::atomic<bool> g_access_enabled{false};
 std::once_flag g_init_once;
 constexpr std::chrono::milliseconds kAccessFlushInterval{100};
-
-std::string now_rfc3339() {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const auto secs = time_point_cast<seconds>(now);
-  const auto ms = duration_cast<milliseconds>(now - secs).count();
-  const std::time_t t = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-}
-
 }  // namespace
 
 void init_logging() {
@@ -62,17 +50,77 @@ void flush_logging() {
   if (g_events) g_events->flush();
 }
 
+namespace {
+// The access line is written by hand, with no JSON library in between: it is made once per
+// request, on the I/O thread. Its strings are a method, a route template, an organization id
+// and a client address; escaping quotes, backslashes and control characters is all JSON asks.
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ": the part up to the seconds is formatted once a second per thread.
+void append_now_rfc3339(std::string& out) {
+  using namespace std::chrono;
+  thread_local std::int64_t cached_second = -1;
+  thread_local char prefix[32];
+  thread_local std::size_t prefix_length = 0;
+  const auto now = system_clock::now();
+  const auto secs = time_point_cast<seconds>(now);
+  if (secs.time_since_epoch().count() != cached_second) {
+    cached_second = secs.time_since_epoch().count();
+    const std::time_t t = system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    prefix_length = fmt::format_to_n(prefix, sizeof prefix, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.", tm.tm_year + 1900,
+                                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+                        .size;
+  }
+  out.append(prefix, prefix_length);
+  fmt::format_to(std::back_inserter(out), "{:03}Z", duration_cast<milliseconds>(now - secs).count());
+}
+
+std::string now_rfc3339() {
+  std::string out;
+  append_now_rfc3339(out);
+  return out;
+}
+}  // namespace
+
 void log_access(const AccessRecord& r) {
   if (!g_access_enabled.load(std::memory_order_relaxed)) return;
-  // Formatted by hand: boost::json writes doubles in exponent form, which log tools read
-  // badly; every string is still escaped by the JSON serializer.
-  auto quoted = [](std::string_view text) { return boost::json::serialize(boost::json::string(text)); };
-  std::string line = fmt::format(
-      R"({{"time":"{}","type":"access","method":{},"route":{},"status":{},"duration_ms":{:.3f},"bytes_in":{},)"
-      R"("bytes_out":{},"trace_id":"{}")",
-      now_rfc3339(), quoted(r.method), quoted(r.route), r.status, r.duration_ms, r.bytes_in, r.bytes_out, r.trace_id);
-  if (!r.organization_id.empty()) line += fmt::format(R"(,"organization_id":{})", quoted(r.organization_id));
-  if (!r.remote_address.empty()) line += fmt::format(R"(,"remote_address":{})", quoted(r.remote_address));
+  thread_local std::string line;
+  line.clear();
+  line += R"({"time":")";
+  append_now_rfc3339(line);
+  line += R"(","type":"access","method":)";
+  append_json_string(line, r.method);
+  line += R"(,"route":)";
+  append_json_string(line, r.route);
+  // Plain decimals: log tools read exponent forms badly.
+  fmt::format_to(std::back_inserter(line),
+                 R"(,"status":{},"duration_ms":{:.3f},"bytes_in":{},"bytes_out":{},)"
+                 R"("trace_id":"{}")",
+                 r.status, r.duration_ms, r.bytes_in, r.bytes_out, r.trace_id);
+  if (!r.organization_id.empty()) {
+    line += R"(,"organization_id":)";
+    append_json_string(line, r.organization_id);
+  }
+  if (!r.remote_address.empty()) {
+    line += R"(,"remote_address":)";
+    append_json_string(line, r.remote_address);
+  }
   line += "}\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
