@@ -47,12 +47,9 @@ const schema::ObjectSchema& update_account_schema() {
 const schema::ObjectSchema& create_token_schema() {
   static const schema::ObjectSchema s{
       {Field{.name = "name", .kind = Kind::string, .required = true, .min_length = 1, .max_length = 256},
-       Field{.name = "expires_at", .kind = Kind::date_time, .required = true},
-       Field{.name = "id", .read_only = true},
-       Field{.name = "token", .read_only = true},
-       Field{.name = "created_at", .read_only = true},
-       Field{.name = "updated_at", .read_only = true},
-       Field{.name = "last_used_at", .read_only = true}},
+       Field{.name = "expires_at", .kind = Kind::date_time, .required = true}, Field{.name = "id", .read_only = true},
+       Field{.name = "token", .read_only = true}, Field{.name = "created_at", .read_only = true},
+       Field{.name = "updated_at", .read_only = true}, Field{.name = "last_used_at", .read_only = true}},
       false};
   return s;
 }
@@ -60,10 +57,8 @@ const schema::ObjectSchema& create_token_schema() {
 const schema::ObjectSchema& update_token_schema() {
   static const schema::ObjectSchema s{
       {Field{.name = "name", .kind = Kind::string, .required = true, .min_length = 1, .max_length = 256},
-       Field{.name = "id", .read_only = true},
-       Field{.name = "expires_at", .read_only = true},
-       Field{.name = "created_at", .read_only = true},
-       Field{.name = "updated_at", .read_only = true},
+       Field{.name = "id", .read_only = true}, Field{.name = "expires_at", .read_only = true},
+       Field{.name = "created_at", .read_only = true}, Field{.name = "updated_at", .read_only = true},
        Field{.name = "last_used_at", .read_only = true}},
       false};
   return s;
@@ -83,8 +78,10 @@ bj::object account_token_json(const store::AccessToken& t) {
 void refuse_managed(const store::SystemAccount& a) {
   if (a.konnect_managed) {
     throw errors::ApiError::bad_request(
-        errors::InvalidParameter{.field = "accountId", .rule = errors::Rule::invalid,
-                                 .reason = "konnect-managed system accounts cannot be modified", .source = errors::Source::path},
+        errors::InvalidParameter{.field = "accountId",
+                                 .rule = errors::Rule::invalid,
+                                 .reason = "konnect-managed system accounts cannot be modified",
+                                 .source = errors::Source::path},
         "Konnect-managed system accounts cannot be modified.");
   }
 }
@@ -94,7 +91,8 @@ void refuse_managed(const store::SystemAccount& a) {
 }
 
 store::AccessToken load_account_token(RequestContext& ctx, const store::SystemAccount& account) {
-  auto token = ctx.store().get_token(ctx.org(), store::PrincipalKind::system_account, account.id, ctx.path_id("tokenId"));
+  auto token =
+      ctx.store().get_token(ctx.org(), store::PrincipalKind::system_account, account.id, ctx.path_id("tokenId"));
   if (!token) throw errors::ApiError::not_found("The requested access token was not found.");
   return std::move(*token);
 }
@@ -127,7 +125,8 @@ http::Response create_account(RequestContext& ctx) {
   auto body = ctx.validated_body(create_account_schema(), schema::Mode::create);
   if (auto* v = body.if_contains("konnect_managed"); v && v->as_bool()) {
     throw errors::ApiError::bad_request(
-        errors::InvalidParameter{.field = "konnect_managed", .rule = errors::Rule::invalid,
+        errors::InvalidParameter{.field = "konnect_managed",
+                                 .rule = errors::Rule::invalid,
                                  .reason = "only Konnect itself creates managed system accounts"},
         "Invalid request body.");
   }
@@ -201,23 +200,10 @@ http::Response create_account_token(RequestContext& ctx) {
   std::int64_t expires_at = 0;
   util::parse_rfc3339(body.at("expires_at").as_string(), expires_at);
   check_expiry(expires_at, now, "expires_at");
-  const std::string secret = auth::generate_token(auth::TokenKind::system_account);
-  store::AccessToken t;
-  t.id = util::new_uuid();
-  t.org_id = ctx.org().str();
-  t.owner_kind = store::PrincipalKind::system_account;
-  t.owner_id = a.id;
-  t.name = std::string(body.at("name").as_string());
-  t.token_hash = auth::hash_token(secret);
-  t.expires_at = expires_at;
-  t.created_at = t.updated_at = now;
-  try {
-    ctx.store().insert_token(t, 0);
-  } catch (const store::ConflictError&) {
-    token_name_conflict(t.name);
-  }
-  auto out = account_token_json(t);
-  out["token"] = secret;
+  auto created = create_token(ctx, store::PrincipalKind::system_account, a.id, std::string(body.at("name").as_string()),
+                              expires_at, now, 0);
+  auto out = account_token_json(created.record);
+  out["token"] = created.secret;
   return json_response(201, out);
 }
 

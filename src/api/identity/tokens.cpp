@@ -45,20 +45,29 @@ bool is_letter_or_digit(char32_t cp) {
 }
 
 const schema::ObjectSchema& create_pat_schema() {
-  static const schema::ObjectSchema s{
-      {Field{.name = "name", .kind = Kind::string, .required = true, .min_length = 1, .max_length = 256,
-             .check = pat_name_problem},
-       Field{.name = "ttl_seconds", .kind = Kind::integer, .minimum = kMinTokenTtlSeconds, .maximum = kMaxTokenTtlSeconds},
-       Field{.name = "expires_at", .kind = Kind::date_time}},
-      false};
+  static const schema::ObjectSchema s{{Field{.name = "name",
+                                             .kind = Kind::string,
+                                             .required = true,
+                                             .min_length = 1,
+                                             .max_length = 256,
+                                             .check = pat_name_problem},
+                                       Field{.name = "ttl_seconds",
+                                             .kind = Kind::integer,
+                                             .minimum = kMinTokenTtlSeconds,
+                                             .maximum = kMaxTokenTtlSeconds},
+                                       Field{.name = "expires_at", .kind = Kind::date_time}},
+                                      false};
   return s;
 }
 
 const schema::ObjectSchema& update_pat_schema() {
-  static const schema::ObjectSchema s{
-      {Field{.name = "name", .kind = Kind::string, .required = true, .min_length = 1, .max_length = 256,
-             .check = pat_name_problem}},
-      false};
+  static const schema::ObjectSchema s{{Field{.name = "name",
+                                             .kind = Kind::string,
+                                             .required = true,
+                                             .min_length = 1,
+                                             .max_length = 256,
+                                             .check = pat_name_problem}},
+                                      false};
   return s;
 }
 
@@ -115,6 +124,28 @@ void token_name_conflict(const std::string& name) {
   throw errors::ApiError::conflict(fmt::format("Access token with name [{}] already exists.", name));
 }
 
+NewToken create_token(RequestContext& ctx, store::PrincipalKind owner_kind, const std::string& owner_id,
+                      std::string name, std::int64_t expires_at_ms, std::int64_t now_ms, std::size_t max_per_owner) {
+  NewToken created;
+  created.secret = auth::generate_token(owner_kind == store::PrincipalKind::user ? auth::TokenKind::personal
+                                                                                 : auth::TokenKind::system_account);
+  auto& t = created.record;
+  t.id = util::new_uuid();
+  t.org_id = ctx.org().str();
+  t.owner_kind = owner_kind;
+  t.owner_id = owner_id;
+  t.name = std::move(name);
+  t.token_hash = auth::hash_token(created.secret);
+  t.expires_at = expires_at_ms;
+  t.created_at = t.updated_at = now_ms;
+  try {
+    ctx.store().insert_token(t, max_per_owner);
+  } catch (const store::ConflictError&) {
+    token_name_conflict(t.name);
+  }
+  return created;
+}
+
 store::AccessToken rename_token(RequestContext& ctx, store::PrincipalKind owner_kind, const std::string& owner_id,
                                 const std::string& token_id, const std::string& name) {
   std::optional<store::AccessToken> updated;
@@ -133,14 +164,15 @@ store::AccessToken rename_token(RequestContext& ctx, store::PrincipalKind owner_
 void check_expiry(std::int64_t expires_at_ms, std::int64_t now_ms, std::string_view field) {
   if (expires_at_ms <= now_ms) {
     throw errors::ApiError::bad_request(
-        errors::InvalidParameter{.field = std::string(field), .rule = errors::Rule::invalid, .reason = "must be in the future"},
+        errors::InvalidParameter{
+            .field = std::string(field), .rule = errors::Rule::invalid, .reason = "must be in the future"},
         "Invalid request body.");
   }
   if (expires_at_ms - now_ms > kMaxTokenTtlSeconds * 1000) {
-    throw errors::ApiError::bad_request(
-        errors::InvalidParameter{.field = std::string(field), .rule = errors::Rule::invalid,
-                                 .reason = "must be at most 365 days in the future"},
-        "Invalid request body.");
+    throw errors::ApiError::bad_request(errors::InvalidParameter{.field = std::string(field),
+                                                                 .rule = errors::Rule::invalid,
+                                                                 .reason = "must be at most 365 days in the future"},
+                                        "Invalid request body.");
   }
 }
 
@@ -179,7 +211,8 @@ http::Response create_user_token(RequestContext& ctx) {
   const auto* expires = body.if_contains("expires_at");
   std::int64_t expires_at = 0;
   if (ttl && expires) {
-    errors::InvalidParameter p{.field = "ttl_seconds", .rule = errors::Rule::dependent_fields,
+    errors::InvalidParameter p{.field = "ttl_seconds",
+                               .rule = errors::Rule::dependent_fields,
                                .reason = "send either ttl_seconds or expires_at, not both"};
     p.dependents = {"expires_at"};
     throw errors::ApiError::bad_request(std::move(p), "Invalid request body.");
@@ -191,31 +224,21 @@ http::Response create_user_token(RequestContext& ctx) {
     check_expiry(expires_at, now, "expires_at");
   } else {
     throw errors::ApiError::bad_request(
-        errors::InvalidParameter{.field = "ttl_seconds", .rule = errors::Rule::required,
-                                 .reason = "is required (or expires_at)"},
+        errors::InvalidParameter{
+            .field = "ttl_seconds", .rule = errors::Rule::required, .reason = "is required (or expires_at)"},
         "Invalid request body.");
   }
-  const std::string secret = auth::generate_token(auth::TokenKind::personal);
-  store::AccessToken t;
-  t.id = util::new_uuid();
-  t.org_id = ctx.org().str();
-  t.owner_kind = store::PrincipalKind::user;
-  t.owner_id = user.id;
-  t.name = std::string(body.at("name").as_string());
-  t.token_hash = auth::hash_token(secret);
-  t.expires_at = expires_at;
-  t.created_at = t.updated_at = now;
+  NewToken created;
   try {
-    ctx.store().insert_token(t, kMaxPersonalTokensPerUser);
+    created = create_token(ctx, store::PrincipalKind::user, user.id, std::string(body.at("name").as_string()),
+                           expires_at, now, kMaxPersonalTokensPerUser);
   } catch (const store::InvariantError&) {
     throw errors::ApiError::bad_request(
         errors::InvalidParameter{.field = "object", .rule = errors::Rule::invalid, .reason = "usage limits reached"},
         fmt::format("A user can have at most [{}] personal access tokens.", kMaxPersonalTokensPerUser));
-  } catch (const store::ConflictError&) {
-    token_name_conflict(t.name);
   }
-  auto out = pat_json(t);
-  out["konnect_token"] = secret;
+  auto out = pat_json(created.record);
+  out["konnect_token"] = created.secret;
   return json_response(201, out);
 }
 
@@ -246,14 +269,14 @@ http::Response revoke_user_token(RequestContext& ctx) {
   ctx.path_id("tokenId");
   auto [user, t] = load_pat(ctx, Verb::update);
   const std::string revoker = ctx.principal().id;
-  auto revoked = ctx.store().modify_token(ctx.org(), store::PrincipalKind::user, user.id, t.id,
-                                          [&](store::AccessToken& current) {
-                                            if (current.revoked_at) return;  // revoking twice changes nothing
-                                            const auto now = util::now_ms();
-                                            current.revoked_at = now;
-                                            current.revoked_by = revoker;
-                                            current.updated_at = now;
-                                          });
+  auto revoked =
+      ctx.store().modify_token(ctx.org(), store::PrincipalKind::user, user.id, t.id, [&](store::AccessToken& current) {
+        if (current.revoked_at) return;  // revoking twice changes nothing
+        const auto now = util::now_ms();
+        current.revoked_at = now;
+        current.revoked_by = revoker;
+        current.updated_at = now;
+      });
   if (!revoked) throw errors::ApiError::not_found("The requested access token was not found.");
   return json_response(200, pat_json(*revoked));
 }
