@@ -2,6 +2,7 @@
 fresh SQLite database, and offers helpers to talk HTTP to it and check the error contract
 against the Konnect specs in ../shared/konnect (when present)."""
 import atexit
+import itertools
 import json
 import os
 import pathlib
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 import pytest
 import requests
@@ -138,13 +140,23 @@ def start_server():
             "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
 
 
-@pytest.fixture(scope="module")
-def server():
-    """A server shared by one test module."""
-    srv = Server().start()
-    yield srv
-    code = srv.stop()
-    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+def module_server(env=None):
+    """Makes a module-scoped server fixture: one Server (`env` added to its environment) shared
+    by the tests of a module, which must exit with status 0 at teardown. A module overrides the
+    default below with e.g. `server = module_server(NO_RATE_LIMITS)`."""
+
+    @pytest.fixture(scope="module")
+    def server():
+        """A server shared by one test module."""
+        srv = Server(env=env).start()
+        yield srv
+        code = srv.stop()
+        assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+
+    return server
+
+
+server = module_server()
 
 
 @pytest.fixture(scope="module")
@@ -153,13 +165,41 @@ def org(server):
     return server.create_org("org-%d" % free_port())
 
 
+# --- small helpers for the test modules ---------------------------------------------------
+
+_seq = itertools.count(1)
+
+
+def uniq(prefix="x"):
+    """A name unique in this run: prefix, a sequence number, "-", six hex digits."""
+    return "%s%d-%s" % (prefix, next(_seq), uuid.uuid4().hex[:6])
+
+
+def rnd():
+    """A random UUID string (an id that never existed)."""
+    return str(uuid.uuid4())
+
+
+def ok(resp, status=200):
+    """Asserts that `resp` has `status` (the message shows the body) and returns its JSON body;
+    None for a 204, whose body must be empty, and for a 201 without a body (POST /v3/invites)."""
+    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:600])
+    if status == 204:
+        assert resp.content == b"", resp.content
+        return None
+    if status == 201 and not resp.content:
+        return None
+    return resp.json()
+
+
 # --- the error contract -------------------------------------------------------------------
 
 _schemas = {}
 
 
-def spec_schema(spec_file, name):
-    """A component schema of a spec, resolvable with its $refs; None if ../shared is absent."""
+def load_spec(spec_file):
+    """A spec of ../shared/konnect/spec as parsed YAML (read once); None if it is absent, or
+    PyYAML or jsonschema is."""
     try:
         import yaml
         import jsonschema  # noqa: F401
@@ -171,7 +211,14 @@ def spec_schema(spec_file, name):
     if spec_file not in _schemas:
         with open(path) as f:
             _schemas[spec_file] = yaml.safe_load(f)
-    doc = _schemas[spec_file]
+    return _schemas[spec_file]
+
+
+def spec_schema(spec_file, name):
+    """A component schema of a spec, resolvable with its $refs; None if ../shared is absent."""
+    doc = load_spec(spec_file)
+    if doc is None:
+        return None
     schema = dict(doc["components"]["schemas"][name])
     schema["components"] = doc["components"]
     return schema
@@ -353,13 +400,82 @@ def raw_exchange(port, data, timeout=5.0, half_close=False):
     return resp, conn
 
 
+def raw_roundtrip(port, data, timeout=5.0):
+    """raw_exchange, closing the connection after the response: returns the RawResponse, or
+    None when the server closed the connection without answering."""
+    resp, conn = raw_exchange(port, data, timeout=timeout)
+    conn.close()
+    return resp
+
+
 def raw_get(port, path="/healthz", headers=(), timeout=5.0):
     """A well-formed GET on a new connection; returns the RawResponse."""
     req = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n" % (
         path, "".join("%s: %s\r\n" % h for h in headers))
-    resp, conn = raw_exchange(port, req.encode(), timeout=timeout)
-    conn.close()
-    return resp
+    return raw_roundtrip(port, req.encode(), timeout=timeout)
+
+
+def raw_request(method, path, token=None, body=None, headers=()):
+    """The bytes of one HTTP/1.1 request: `headers` are "Name: value" strings; a `body` (bytes,
+    or JSON-encoded otherwise) comes with Content-Type: application/json and Content-Length."""
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+    if token:
+        lines.append("Authorization: Bearer " + token)
+    lines += list(headers)
+    data = b""
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        lines += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def closed_within(conn, seconds):
+    """Waits for the server to close `conn` (EOF or reset); returns the time it took, or None
+    if it was still open after `seconds`."""
+    started = time.monotonic()
+    conn.sock.settimeout(seconds)
+    try:
+        conn.read_until_eof()
+    except socket.timeout:
+        return None
+    return time.monotonic() - started
+
+
+def wait_until_served(port, seconds=3):
+    """Sends GET /healthz on new connections until one is answered or `seconds` have passed
+    (for a server that is freeing a connection slot); returns the last RawResponse or None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        resp = raw_roundtrip(port, raw_request("GET", "/healthz", headers=["Connection: close"]))
+        if resp is not None or time.monotonic() > deadline:
+            return resp
+        time.sleep(0.05)
+
+
+def assert_healthz_on_each(conns):
+    """Sends GET /healthz on each open RawConnection and asserts that each answers 200."""
+    for conn in conns:
+        conn.send(raw_request("GET", "/healthz"))
+        assert conn.read_response().status_code == 200
+
+
+def assert_extra_connection_not_served(port, refused_ok):
+    """For --max-connections: a new connection beyond the limit gets no answer to GET /healthz
+    (it is closed or reset unanswered), or, only when `refused_ok`, is refused outright."""
+    try:
+        extra = RawConnection(port, timeout=5)
+    except ConnectionRefusedError:
+        if refused_ok:
+            return
+        raise
+    try:
+        try:
+            extra.send(raw_request("GET", "/healthz"))
+        except OSError:
+            pass
+        assert extra.read_response() is None, "a connection beyond --max-connections was served"
+    finally:
+        extra.close()
 
 
 # --- spec response schemas ----------------------------------------------------------------
@@ -392,17 +508,10 @@ def _openapi_nullable(node):
 def response_schema(spec_file, name, media_type="application/json"):
     """The JSON Schema of `components.responses.<name>` of a spec, with its $refs resolvable
     and OpenAPI's `nullable` understood; None if ../shared (or PyYAML/jsonschema) is absent."""
-    try:
-        import yaml
-        import jsonschema  # noqa: F401
-    except ImportError:
-        return None
-    path = SPEC_DIR / spec_file
-    if not path.exists():
-        return None
     if spec_file not in _converted:
-        with open(path) as f:
-            doc = yaml.safe_load(f)
+        doc = load_spec(spec_file)
+        if doc is None:
+            return None
         _converted[spec_file] = _openapi_nullable({"components": doc["components"]})
     components = _converted[spec_file]["components"]
     schema = dict(components["responses"][name]["content"][media_type]["schema"])

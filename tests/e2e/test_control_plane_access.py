@@ -3,39 +3,17 @@ routes included) answers another organization's ids exactly like ids that never 
 lists and filters never show them. Within one: Creator, Viewer on one, Admin on one, Admin on
 all, and the Organization Admin (Read Only) team, on every control plane route, with 403s
 that name the role needed."""
-import itertools
-import uuid
-
 import pytest
 
-from conftest import (NO_RATE_LIMITS, Server, assert_problem, assign_role, invite_user_with_pat, param)
-
-_seq = itertools.count(1)
+from conftest import (NO_RATE_LIMITS, assert_problem, assign_role, invite_user_with_pat, module_server, ok, param,
+                      rnd, uniq)
 
 CP = "/v2/control-planes"
 GROUP = "CLUSTER_TYPE_CONTROL_PLANE_GROUP"
 NEED = "Insufficient permissions: role [%s] on [Control Planes] is required."
 
 
-def uniq(prefix="x"):
-    return "%s%d-%s" % (prefix, next(_seq), uuid.uuid4().hex[:6])
-
-
-def rnd():
-    return str(uuid.uuid4())
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:600])
-    return resp.json() if resp.content else None
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server(env=NO_RATE_LIMITS).start()
-    yield srv
-    code = srv.stop()
-    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+server = module_server(NO_RATE_LIMITS)
 
 
 class Org:

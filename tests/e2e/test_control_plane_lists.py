@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conftest import NO_RATE_LIMITS, Server, assert_problem, param, threaded_request, validate_cp_response
+from conftest import NO_RATE_LIMITS, assert_problem, module_server, ok, param, threaded_request, validate_cp_response
 
 CP = "/v2/control-planes"
 POPULATION = 520
@@ -16,17 +16,7 @@ TYPES = ["CLUSTER_TYPE_CONTROL_PLANE", "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", "C
 WORDS = ["Alpha", "beta", "GAMMA", "gamma", "Delta", "epsilon"]
 
 
-def ok(resp, status=200):
-    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:600])
-    return resp.json()
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server(env=NO_RATE_LIMITS).start()
-    yield srv
-    code = srv.stop()
-    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+server = module_server(NO_RATE_LIMITS)
 
 
 def spec_for(i, rng):

@@ -3,15 +3,13 @@ schemas, every validation rule with its exact field and rule name, name conflict
 under concurrency), and control plane groups (set/add/remove, limits, deletion, cursor
 paging, member and group status)."""
 import concurrent.futures
-import itertools
 import re
 import uuid
 
 import pytest
 
-from conftest import (NO_RATE_LIMITS, Server, assert_problem, param, threaded_request, validate_cp_response)
-
-_seq = itertools.count(1)
+from conftest import (NO_RATE_LIMITS, assert_problem, module_server, ok, param, rnd, threaded_request, uniq,
+                      validate_cp_response)
 
 CP = "/v2/control-planes"
 CLUSTER_TYPES = ["CLUSTER_TYPE_CONTROL_PLANE", "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER",
@@ -24,28 +22,7 @@ NOT_FOUND = "The requested control plane was not found."
 MS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
-def uniq(prefix="cp-"):
-    return "%s%d-%s" % (prefix, next(_seq), uuid.uuid4().hex[:6])
-
-
-def rnd():
-    return str(uuid.uuid4())
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:600])
-    if status == 204:
-        assert resp.content == b"", resp.content
-        return None
-    return resp.json()
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server(env=NO_RATE_LIMITS).start()
-    yield srv
-    code = srv.stop()
-    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+server = module_server(NO_RATE_LIMITS)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +31,7 @@ def tok(org):
 
 
 def create(server, tok, **body):
-    body.setdefault("name", uniq())
+    body.setdefault("name", uniq("cp-"))
     created = ok(server.request("POST", CP, token=tok, json=body), 201)
     validate_cp_response(created, "CreateControlPlaneResponse")
     return created
@@ -80,7 +57,7 @@ def assert_shape(cp):
 
 
 def test_create_with_only_a_name_has_every_key(server, tok):
-    name = uniq()
+    name = uniq("cp-")
     cp = create(server, tok, name=name)
     assert_shape(cp)
     assert cp["name"] == name
@@ -268,7 +245,7 @@ def test_spec_example_reasons(server, tok):
     problem = assert_problem(server.request("POST", CP, token=tok, json={"name": ""}), 400)
     assert param(problem, "name") == {"field": "name", "rule": "min_length", "minimum": 2,
                                       "reason": "cannot be blank", "source": "body"}
-    problem = assert_problem(server.request("POST", CP, token=tok, json={"name": uniq(), "id": rnd()}), 400)
+    problem = assert_problem(server.request("POST", CP, token=tok, json={"name": uniq("cp-"), "id": rnd()}), 400)
     assert param(problem, "id")["reason"] == "property id should not exist"
 
 

@@ -3,39 +3,16 @@ id-bearing route (identity and control planes, nested routes included), answers 
 B exactly as an id that never existed does (the same 404 body except `instance`); B's lists
 never show A's ids; names and emails are unique per organization only; and A's data is
 unchanged at the end."""
-import itertools
-import uuid
-
 import pytest
 
-from conftest import (CONTROL_PLANE_ID_ROUTES, IDENTITY_ROUTES, NO_RATE_LIMITS, Server, assert_problem,
-                      rfc3339_in, route_params, valid_body)
-
-_seq = itertools.count(1)
+from conftest import (CONTROL_PLANE_ID_ROUTES, IDENTITY_ROUTES, NO_RATE_LIMITS, assert_problem, module_server, ok,
+                      rfc3339_in, rnd, route_params, uniq, valid_body)
 
 ID_ROUTES = [(m, t) for m, t in IDENTITY_ROUTES + CONTROL_PLANE_ID_ROUTES if route_params(t)]
 PAT_ROUTES = {t for _, t in IDENTITY_ROUTES if t.startswith("/v3/users/{userId}/access-tokens")}
 
 
-def uniq(prefix="x"):
-    return "%s%d%s" % (prefix, next(_seq), uuid.uuid4().hex[:6])
-
-
-def rnd():
-    return str(uuid.uuid4())
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:600])
-    return resp.json() if resp.content else None
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server(env=NO_RATE_LIMITS).start()
-    yield srv
-    code = srv.stop()
-    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+server = module_server(NO_RATE_LIMITS)
 
 
 def build_org(server, label):

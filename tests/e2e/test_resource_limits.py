@@ -9,38 +9,10 @@ import socket
 import threading
 import time
 
-from conftest import RawConnection, assert_problem, param, raw_exchange
+from conftest import (RawConnection, assert_extra_connection_not_served, assert_healthz_on_each, assert_problem,
+                      closed_within, param, raw_request as req, raw_roundtrip, wait_until_served)
 
 HOST = "Host: 127.0.0.1"
-
-
-def req(method, path, token=None, body=None, headers=()):
-    lines = ["%s %s HTTP/1.1" % (method, path), HOST]
-    if token:
-        lines.append("Authorization: Bearer " + token)
-    lines += list(headers)
-    data = b""
-    if body is not None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        lines += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
-
-
-def exchange(port, data, timeout=5.0):
-    resp, conn = raw_exchange(port, data, timeout=timeout)
-    conn.close()
-    return resp
-
-
-def closed_within(conn, seconds):
-    """Waits for the server to close `conn` (EOF or reset); returns the time it took, or None."""
-    started = time.monotonic()
-    conn.sock.settimeout(seconds)
-    try:
-        conn.read_until_eof()
-    except socket.timeout:
-        return None
-    return time.monotonic() - started
 
 
 # --- JSON nesting depth -------------------------------------------------------------------
@@ -52,7 +24,7 @@ def deep(levels):
 
 
 def post_cp(port, token, body):
-    return exchange(port, req("POST", "/v2/control-planes", token, body))
+    return raw_roundtrip(port, req("POST", "/v2/control-planes", token, body))
 
 
 def assert_depth_limit(srv, token, limit):
@@ -121,11 +93,11 @@ def test_header_block_limit_from_the_flag(start_server):
         assert r is not None and r.status_code == 200, (cuts, r)
     # Beyond it: 431, a problem naming the limit.
     for size in (4096 + 64, 4096 + 1024, 64 * 1024):
-        r = exchange(srv.port, header_block(size))
+        r = raw_roundtrip(srv.port, header_block(size))
         body = assert_problem(r, 431)
         assert "4096" in body["detail"], body
     # And the server goes on.
-    assert exchange(srv.port, header_block(1000)).status_code == 200
+    assert raw_roundtrip(srv.port, header_block(1000)).status_code == 200
 
 
 def many_fields(n):
@@ -266,33 +238,13 @@ def test_max_connections_refuses_new_keeps_old(start_server):
     time.sleep(0.3)  # let the server see the start-up health check's connection go
     held = [RawConnection(srv.port) for _ in range(4)]
     try:
-        for conn in held:
-            conn.send(req("GET", "/healthz"))
-            assert conn.read_response().status_code == 200
+        assert_healthz_on_each(held)
         for _ in range(3):  # beyond the limit: refused or closed unanswered
-            try:
-                extra = RawConnection(srv.port, timeout=5)
-            except ConnectionRefusedError:
-                continue
-            try:
-                try:
-                    extra.send(req("GET", "/healthz"))
-                except OSError:
-                    pass
-                assert extra.read_response() is None, "a connection beyond --max-connections was served"
-            finally:
-                extra.close()
+            assert_extra_connection_not_served(srv.port, refused_ok=True)
         for _ in range(2):  # the held ones keep working, several requests each
-            for conn in held:
-                conn.send(req("GET", "/healthz"))
-                assert conn.read_response().status_code == 200
+            assert_healthz_on_each(held)
         held.pop().close()
-        deadline = time.monotonic() + 3
-        while True:  # a freed slot is usable again
-            resp = exchange(srv.port, req("GET", "/healthz", headers=["Connection: close"]))
-            if resp is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        resp = wait_until_served(srv.port)  # a freed slot is usable again
         assert resp is not None and resp.status_code == 200
     finally:
         for conn in held:

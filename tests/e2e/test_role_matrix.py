@@ -2,14 +2,9 @@
 control plane reads and writes, then roles assigned directly (Control Planes Creator,
 Viewer on one control plane, Admin on one or on all, the unassignable Identity Admin),
 through a team, and to a system account. Every 403 names the role it needs."""
-import itertools
-import uuid
-
 import pytest
 
-from conftest import NO_RATE_LIMITS, Server, assert_problem, rfc3339_in
-
-_seq = itertools.count(1)
+from conftest import NO_RATE_LIMITS, assert_problem, module_server, ok, rfc3339_in, uniq
 
 IDENTITY_403 = "Insufficient permissions: role [Admin] on [Identity] is required."
 CP_403 = "Insufficient permissions: role [%s] on [Control Planes] is required."
@@ -29,21 +24,7 @@ EXPECTED = {
 }
 
 
-def uniq(prefix="x"):
-    return "%s%d%s" % (prefix, next(_seq), uuid.uuid4().hex[:6])
-
-
-def ok(resp, status=200):
-    assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:600])
-    return resp.json() if resp.content else None
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server(env=NO_RATE_LIMITS).start()
-    yield srv
-    code = srv.stop()
-    assert code == 0, "server exited with %s; stderr:\n%s" % (code, srv.stderr()[-4000:])
+server = module_server(NO_RATE_LIMITS)
 
 
 class Org:

@@ -3,37 +3,22 @@ limits, graceful shutdown and the headers every response carries."""
 import json
 import re
 import signal
-import socket
 import time
 
 import pytest
 
-from conftest import RawConnection, assert_problem, raw_exchange, raw_get
+from conftest import (RawConnection, assert_extra_connection_not_served, assert_healthz_on_each, assert_problem,
+                      closed_within, raw_get, raw_request as req, raw_roundtrip, wait_until_served)
 
 HOST = "Host: 127.0.0.1\r\n"
 
 
-def req(method, path, token=None, body=None, headers=()):
-    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
-    if token:
-        lines.append("Authorization: Bearer " + token)
-    lines += list(headers)
-    data = b""
-    if body is not None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        lines += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
-
-
 def assert_closed_within(conn, seconds):
     """The server closes `conn` (EOF or reset) within `seconds`; returns the time it took."""
-    started = time.monotonic()
-    conn.sock.settimeout(seconds)
-    try:
-        conn.read_until_eof()
-    except socket.timeout:
+    took = closed_within(conn, seconds)
+    if took is None:
         pytest.fail("the connection was still open after %.1f s" % seconds)
-    return time.monotonic() - started
+    return took
 
 
 def assert_no_new_connection_served(port):
@@ -142,8 +127,7 @@ def test_pipelined_framing_error_answers_earlier_requests_then_closes(server):
 def test_header_block_over_16_KiB_is_431(server):
     ok = raw_get(server.port, headers=[("X-Pad", "a" * (15 * 1024))])
     assert ok.status_code == 200, ok
-    resp, conn = raw_exchange(server.port, req("GET", "/healthz", headers=["X-Pad: " + "a" * (16 * 1024 + 1)]))
-    conn.close()
+    resp = raw_roundtrip(server.port, req("GET", "/healthz", headers=["X-Pad: " + "a" * (16 * 1024 + 1)]))
     body = assert_problem(resp, 431)
     assert "16384" in body["detail"], body
 
@@ -156,9 +140,7 @@ def test_body_limit_from_the_flag(start_server):
         body = json.dumps({"name": name}).encode()
         body += b" " * (size - len(body))
         assert len(body) == size
-        resp, conn = raw_exchange(srv.port, req("POST", "/v2/control-planes", org["token"], body))
-        conn.close()
-        return resp
+        return raw_roundtrip(srv.port, req("POST", "/v2/control-planes", org["token"], body))
 
     r = post_padded(1000, "cp-1000")
     assert r.status_code == 201, r
@@ -173,8 +155,7 @@ def test_body_limit_from_the_flag(start_server):
             + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
             + b"".join(b"%x\r\n%s\r\n" % (len(payload[i:i + 100]), payload[i:i + 100]) for i in range(0, len(payload), 100))
             + b"0\r\n\r\n")
-    resp, conn = raw_exchange(srv.port, data)
-    conn.close()
+    resp = raw_roundtrip(srv.port, data)
     assert_problem(resp, 413)
     names = {cp["name"] for cp in srv.request("GET", "/v2/control-planes", token=org["token"]).json()["data"]}
     assert names == {"cp-1000", "cp-1024"}
@@ -256,30 +237,12 @@ def test_max_connections(start_server):
     time.sleep(0.3)  # let the server see the start-up health check's connection go
     held = [RawConnection(srv.port) for _ in range(5)]
     try:
-        for conn in held:
-            conn.send(req("GET", "/healthz"))
-            assert conn.read_response().status_code == 200
+        assert_healthz_on_each(held)
         for _ in range(2):
-            extra = RawConnection(srv.port, timeout=5)
-            try:
-                try:
-                    extra.send(req("GET", "/healthz"))
-                except OSError:
-                    pass
-                assert extra.read_response() is None, "a connection beyond --max-connections was served"
-            finally:
-                extra.close()
-        for conn in held:  # the first five still work
-            conn.send(req("GET", "/healthz"))
-            assert conn.read_response().status_code == 200
+            assert_extra_connection_not_served(srv.port, refused_ok=False)
+        assert_healthz_on_each(held)  # the first five still work
         held.pop().close()
-        deadline = time.monotonic() + 3
-        while True:  # a freed slot is usable again
-            resp, conn = raw_exchange(srv.port, req("GET", "/healthz", headers=["Connection: close"]))
-            conn.close()
-            if resp is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        resp = wait_until_served(srv.port)  # a freed slot is usable again
         assert resp is not None and resp.status_code == 200
     finally:
         for conn in held:
@@ -362,8 +325,7 @@ def _error_responses(server, org):
         "400-framing": b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n",
     }
     for name, data in cases.items():
-        resp, conn = raw_exchange(server.port, data)
-        conn.close()
+        resp = raw_roundtrip(server.port, data)
         assert resp is not None, name
         yield name, resp
 
@@ -383,8 +345,7 @@ def test_error_instance_equals_request_id_header(server, org):
 def test_security_headers_on_every_response(server, org):
     responses = [("healthz", raw_get(server.port, "/healthz")), ("metrics", raw_get(server.port, "/metrics")),
                  ("me", raw_get(server.port, "/v3/users/me", headers=[("Authorization", "Bearer " + org["token"])]))]
-    resp, conn = raw_exchange(server.port, req("POST", "/v2/control-planes", org["token"], {"name": "headers-cp"}))
-    conn.close()
+    resp = raw_roundtrip(server.port, req("POST", "/v2/control-planes", org["token"], {"name": "headers-cp"}))
     assert resp.status_code == 201
     responses.append(("201", resp))
     responses += list(_error_responses(server, org))
