@@ -5,8 +5,8 @@
 #include "util/ids.hpp"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -76,7 +76,8 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   static RoleAssignment admin_grant(const OrgId& org, const std::string& user_id, const std::string& cp_id) {
-    return {ok::util::new_uuid(), org.str(), "user", user_id, "Admin", std::string(ok::auth::kControlPlanes), cp_id, "*"};
+    return {
+        ok::util::new_uuid(), org.str(), "user", user_id, "Admin", std::string(ok::auth::kControlPlanes), cp_id, "*"};
   }
 
   static std::vector<std::string> names(const ok::store::Page<ControlPlane>& page) {
@@ -697,9 +698,8 @@ TEST_F(SqliteStoreTest, ConcurrentModificationsDoNotLoseUpdates) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
-        store_->modify_control_plane(org, cp.id, [&](ControlPlane& current) {
-          current.labels.emplace_back(fmt::format("t{}-{}", t, i), "v");
-        });
+        store_->modify_control_plane(
+            org, cp.id, [&](ControlPlane& current) { current.labels.emplace_back(fmt::format("t{}-{}", t, i), "v"); });
       }
     });
   }
@@ -785,3 +785,74 @@ TEST_F(SqliteStoreTest, RowsWrittenStraightIntoTheFileAreIndexedToo) {
 }
 
 }  // namespace
+
+// Past 10 000 control planes in an organization, a substring filter is led by the trigram index
+// instead of a scan of the organization's rows (store/sqlite/sqlite_store.cpp, kNameScanLimit):
+// the answers must be the same either way.
+TEST_F(SqliteStoreTest, NameContainsInALargeOrganizationIsLedByTheNameIndex) {
+  const OrgId large = new_org("Large");
+  const OrgId small = new_org("Small");
+  // Rows straight into the file, in one transaction (through the store it would take a commit
+  // each); the server's triggers still number them and index their names.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "test.db").string().c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_stmt* insert = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO control_planes (id, org_id, name, cluster_type, auth_type, labels, "
+                               "created_at, updated_at) VALUES (?, ?, ?, 'CLUSTER_TYPE_CONTROL_PLANE', "
+                               "'pinned_client_certs', ?, ?, ?)",
+                               -1, &insert, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> expected;  // large's names containing "Checkout", oldest first
+  auto add = [&](const OrgId& org, const std::string& name, std::int64_t at) {
+    const auto id = ok::util::new_uuid();
+    sqlite3_bind_text(insert, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 2, org.str().c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 3, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 4, "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(insert, 5, at);
+    sqlite3_bind_int64(insert, 6, at);
+    ASSERT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_reset(insert);
+  };
+  for (int i = 0; i < 10'500; ++i) {
+    const bool match = i % 97 == 0;
+    const auto name = fmt::format("{}-{:05}", match ? (i % 2 ? "CHECKOUT-prod" : "checkout-prod") : "billing-dev", i);
+    add(large, name, 1000 + i);
+    if (match) expected.push_back(name);
+  }
+  for (int i = 0; i < 50; ++i) add(small, fmt::format("checkout-prod-small-{}", i), 500 + i);
+  sqlite3_finalize(insert);
+  ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  ControlPlaneQuery q;
+  q.name_contains = {"checkout-PROD"};
+  q.page = {20, 1};
+  auto page = store_->list_control_planes(large, q);
+  EXPECT_EQ(page.total, static_cast<std::int64_t>(expected.size()));
+  EXPECT_EQ(names(page), std::vector<std::string>(expected.begin(), expected.begin() + 20));
+  q.newest_first = true;
+  q.page = {20, 2};
+  page = store_->list_control_planes(large, q);
+  EXPECT_EQ(page.total, static_cast<std::int64_t>(expected.size()));
+  EXPECT_EQ(names(page), std::vector<std::string>(expected.rbegin() + 20, expected.rbegin() + 40));
+  q.page = {20, 100};  // past the end: no rows, the count still right
+  page = store_->list_control_planes(large, q);
+  EXPECT_TRUE(page.items.empty());
+  EXPECT_EQ(page.total, static_cast<std::int64_t>(expected.size()));
+  // Combined with another filter, and with a reader who sees one of the matches only.
+  q = {};
+  q.name_contains = {"checkout", "-00097"};
+  EXPECT_EQ(names(store_->list_control_planes(large, q)), std::vector<std::string>{"CHECKOUT-prod-00097"});
+  q = {};
+  q.name_contains = {"checkout"};
+  q.visible_ids = std::vector<std::string>{};
+  EXPECT_EQ(store_->list_control_planes(large, q).total, 0);
+  // The small organization is scanned, and neither sees the other's rows.
+  q = {};
+  q.name_contains = {"checkout-prod"};
+  EXPECT_EQ(store_->list_control_planes(small, q).total, 50);
+}

@@ -393,10 +393,28 @@ Page<ControlPlane> page_of_substring_matches(Connection& c, const Where& where, 
   }
   return page;
 }
+
+std::int64_t control_plane_count(Connection& c, const OrgId& org) {
+  Query count(c, "SELECT total FROM control_plane_counts WHERE org_id = ?");
+  count->bind(1, org.str());
+  return count->step() ? count->integer(0) : 0;
+}
+
+// Past this many control planes in an organization, a substring filter is led by the trigram
+// index (one look-up per match, in any organization) rather than by a scan of the
+// organization's rows (a test per row): measured on 100 000 rows, 1 % of them matching, the
+// look-ups take 3 ms and the scan 25 ms. A term that matches most rows of a large database
+// costs more led by the index (about 1 µs per match against 0.25 µs per scanned row).
+constexpr std::int64_t kNameScanLimit = 10'000;
 }  // namespace
 
 Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
-  Where where("org_id = ?", {org.str()});
+  auto c = reader();
+  const bool name_index = std::any_of(query.name_contains.begin(), query.name_contains.end(),
+                                      [](const std::string& v) { return utf8_chars(v) >= 3; });
+  // "+org_id" keeps SQLite from choosing the organization's index to lead.
+  const bool name_index_leads = name_index && control_plane_count(*c, org) > kNameScanLimit;
+  Where where(name_index_leads ? "+org_id = ?" : "org_id = ?", {org.str()});
   for (const auto& term : query.id_in) where.in("id", term);
   for (const auto& v : query.name_eq) where.add("name = ?", {v});
   for (const auto& v : query.name_contains) {
@@ -425,7 +443,6 @@ Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const Cont
     }
   }
   where.visible("id", query.visible_ids);
-  auto c = reader();
   const bool unfiltered = where.sql() == "org_id = ?";
   const char* order = query.newest_first ? "created_at DESC, id DESC" : "created_at, id";
   if (!query.name_contains.empty()) return page_of_substring_matches(*c, where, order, query.page);
@@ -437,9 +454,7 @@ Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const Cont
   // not what the organization holds.
   Page<ControlPlane> page = paged_select<ControlPlane>(*c, kControlPlaneColumns, "control_planes", where, order,
                                                        query.page, read_control_plane, /*count=*/false);
-  Query count(*c, "SELECT total FROM control_plane_counts WHERE org_id = ?");
-  count->bind(1, org.str());
-  page.total = count->step() ? count->integer(0) : 0;
+  page.total = control_plane_count(*c, org);
   return page;
 }
 
