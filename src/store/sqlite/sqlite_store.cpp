@@ -91,6 +91,12 @@ constexpr sqlite3_int64 kSqliteSoftHeapLimit = 8LL * 1024 * 1024;
 SqliteStore::SqliteStore(std::string path, bool apply) : path_(std::move(path)) {
   sqlite3_soft_heap_limit64(kSqliteSoftHeapLimit);
   writer_ = std::make_unique<Connection>(path_);
+  // A checkpoint copies every page changed since the last one into the database file: once
+  // per 8 000 WAL pages (32 MiB) instead of SQLite's 1 000, a page changed by many commits (an
+  // index's busy leaf, the name index) is copied once rather than several times. Durable
+  // creates went from about 7 000/s to 8 500/s on the benchmark machine; a restart after a
+  // crash reads at most that much WAL.
+  Query(*writer_, "PRAGMA wal_autocheckpoint = 8000")->step();
   if (apply) apply_migrations(*writer_);
   writer_thread_ = std::thread([this] { writer_loop(); });
 }
