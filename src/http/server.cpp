@@ -213,14 +213,16 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         *begun, [self = shared_from_this(), keep_alive, begun](std::exception_ptr error) mutable {
           // Everything this callback holds moves into the posted handler: once it returns, the
           // store's thread keeps no reference to the connection.
-          auto& server = self->server_;
+          struct Returned {  // counted out however this callback ends
+            std::atomic<std::size_t>& in_flight;
+            ~Returned() { in_flight.fetch_sub(1); }
+          } returned{self->server_.deferred_in_flight_};
           auto executor = self->stream_.get_executor();
           asio::post(executor, [self = std::move(self), keep_alive, begun = std::move(begun), error] {
             auto response = self->server_.app_.finish_deferred(*begun, error);
             self->busy_ = false;
             self->write(std::move(response), keep_alive);
           });
-          server.deferred_in_flight_.fetch_sub(1);
         });
   }
 

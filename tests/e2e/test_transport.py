@@ -3,9 +3,11 @@ limits, graceful shutdown and the headers every response carries."""
 import json
 import re
 import signal
+import threading
 import time
 
 import pytest
+import requests
 
 from conftest import (RawConnection, assert_extra_connection_not_served, assert_healthz_on_each, assert_problem,
                       closed_within, raw_get, raw_request as req, raw_roundtrip, wait_until_served)
@@ -294,6 +296,56 @@ def test_request_in_flight_at_sigterm_gets_its_answer(start_server):
     again = start_server(database=srv.database)
     names = [cp["name"] for cp in again.request("GET", "/v2/control-planes", token=org["token"]).json()["data"]]
     assert names == ["in-flight"]
+
+
+def test_creates_in_flight_at_sigterm_are_answered_and_kept(start_server):
+    """Creates are answered once the writer's batch is durable, with no thread waiting for them
+    (api::DeferredWrite): a SIGTERM during a burst still answers every request already sent, and
+    every 201 is in the database after a restart."""
+    srv = start_server()
+    org = srv.create_org("burst")
+    stop = threading.Event()
+    created, failures = [], []
+
+    def client(n):
+        session = requests.Session()
+        i = 0
+        while not stop.is_set():
+            name = "burst-%d-%d" % (n, i)
+            i += 1
+            try:
+                r = session.post(srv.base + "/v2/control-planes", json={"name": name},
+                                 headers={"Authorization": "Bearer " + org["token"]}, timeout=10)
+            except requests.RequestException:
+                return  # refused or closed after the drain began: never answered, never sent
+            if r.status_code == 201:
+                created.append(name)
+            else:
+                failures.append((r.status_code, r.text[:200]))
+            if r.headers.get("Connection", "").lower() == "close":
+                return
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=15) == 0, srv.stderr()[-2000:]
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert not failures, failures[:5]
+    assert len(created) > 16, "the burst made too few creates to mean anything"
+    again = start_server(database=srv.database)
+    present, page = set(), 1
+    while True:
+        listed = again.request("GET", "/v2/control-planes", token=org["token"],
+                               params={"page[size]": 100, "page[number]": page}).json()
+        present |= {cp["name"] for cp in listed["data"]}
+        if page * 100 >= listed["meta"]["page"]["total"]:
+            break
+        page += 1
+    assert set(created) <= present, sorted(set(created) - present)[:5]
 
 
 def test_stuck_request_does_not_block_shutdown_beyond_the_grace(start_server):
