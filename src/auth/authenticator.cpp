@@ -42,6 +42,8 @@ const errors::ApiError* Authenticator::check(std::optional<std::string_view> hea
     }
   }
   if (!cached) {
+    // A made-up token is refused from memory whenever the index can vouch for it.
+    if (token_index_.definitely_unknown(hash)) return &invalid_credentials();
     const auto snapshot = generations_.snapshot();
     auto found = store_.find_token_by_hash(hash);
     if (!found) {

@@ -8,6 +8,7 @@
 
 #include "auth/generations.hpp"
 #include "auth/principal.hpp"
+#include "auth/token_index.hpp"
 #include "errors/api_error.hpp"
 #include "store/store.hpp"
 
@@ -26,7 +27,8 @@ namespace ok::auth {
 
 class Authenticator {
  public:
-  Authenticator(store::Store& store, Generations& generations) : store_(store), generations_(generations) {}
+  Authenticator(store::Store& store, Generations& generations)
+      : store_(store), generations_(generations), token_index_(store) {}
 
   // Throws errors::ApiError 401 for a missing, malformed, unknown, expired or revoked token.
   Principal authenticate(std::optional<std::string_view> authorization_header, std::int64_t now_ms);
@@ -40,6 +42,8 @@ class Authenticator {
   // Every role assignment that applies to the principal (direct and through its teams).
   std::shared_ptr<const std::vector<store::RoleAssignment>> roles(const Principal& principal);
 
+  const TokenIndex& token_index() const { return token_index_; }
+
  private:
   // Entries are shared, immutable apart from last_touch_ms: a hit copies a pointer, not
   // the token's strings.
@@ -47,7 +51,8 @@ class Authenticator {
     store::TokenLookup lookup;
     std::uint64_t snapshot = 0;
     std::atomic<std::int64_t> last_touch_ms{0};
-    Entry(store::TokenLookup l, std::uint64_t s, std::int64_t t) : lookup(std::move(l)), snapshot(s), last_touch_ms(t) {}
+    Entry(store::TokenLookup l, std::uint64_t s, std::int64_t t)
+        : lookup(std::move(l)), snapshot(s), last_touch_ms(t) {}
   };
   struct Shard {
     std::mutex mutex;
@@ -72,6 +77,7 @@ class Authenticator {
 
   store::Store& store_;
   Generations& generations_;
+  TokenIndex token_index_;
   std::array<Shard, kShards> shards_;
   std::array<RoleShard, kShards> role_shards_;
 };

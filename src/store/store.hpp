@@ -134,6 +134,15 @@ using Mutate = std::function<void(T&)>;
 // Told how a write that nobody waits for ended: nullptr once it is durable, else its error.
 using WriteDone = std::function<void(std::exception_ptr)>;
 
+// Changes whenever any process commits to the database: read without opening a transaction.
+// `modified_ns` is the wall-clock time of that last change, as the file system recorded it.
+struct ChangeStamp {
+  std::uint64_t file = 0;
+  std::uint64_t size = 0;
+  std::int64_t modified_ns = 0;
+  bool operator==(const ChangeStamp&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -149,6 +158,10 @@ class Store {
 
   // --- tokens (looked up by hash before the organization is known)
   virtual std::optional<TokenLookup> find_token_by_hash(const std::string& token_hash) = 0;
+  // Every stored token hash, in every organization (for auth::TokenIndex).
+  virtual std::vector<std::string> all_token_hashes() = 0;
+  // See ChangeStamp; nullopt when the backend cannot tell (then nothing may rely on it).
+  virtual std::optional<ChangeStamp> change_stamp() = 0;
   // Records a token's last use. Best effort and asynchronous: it returns at once, and a
   // failure (a read-only database) is logged, never raised.
   virtual void touch_token(const std::string& token_id, std::int64_t used_at) = 0;

@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 
 namespace ok::store::sqlite {
@@ -112,6 +115,8 @@ SqliteStore::~SqliteStore() {
   }
   queue_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  if (wal_watch_fd_ >= 0) ::close(wal_watch_fd_);
+  for (const int fd : retired_wal_fds_) ::close(fd);
 }
 
 SqliteStore::ReaderLease SqliteStore::reader() {
@@ -308,6 +313,36 @@ std::optional<TokenLookup> SqliteStore::find_token_by_hash(const std::string& to
   t.updated_at = q->integer(11);
   out.owner_exists = q->integer(12) != 0;
   return out;
+}
+
+std::vector<std::string> SqliteStore::all_token_hashes() {
+  auto c = reader();
+  Query q(*c, "SELECT token_hash FROM access_tokens");
+  std::vector<std::string> out;
+  while (q->step()) out.push_back(q->text(0));
+  return out;
+}
+
+// In WAL mode every commit, from any process, writes the -wal file: its identity, size and
+// modification time change (a checkpoint that restarts the log rewrites it from the start,
+// which changes the time). One fstat() on a descriptor kept open, no lock, no transaction.
+// The writer connection keeps the -wal file alive while the store is open; should it still be
+// removed, it has no links left, and the file at the path (a new one) is opened instead.
+std::optional<ChangeStamp> SqliteStore::change_stamp() {
+  struct stat st {};
+  const auto current = [&st](int fd) { return fd >= 0 && ::fstat(fd, &st) == 0 && st.st_nlink > 0; };
+  if (!current(wal_watch_fd_.load(std::memory_order_acquire))) {
+    std::lock_guard lock(wal_watch_mutex_);
+    if (!current(wal_watch_fd_.load())) {
+      // A replaced descriptor stays open until the store closes: another thread may be
+      // calling fstat() on it right now.
+      if (wal_watch_fd_ >= 0) retired_wal_fds_.push_back(wal_watch_fd_);
+      wal_watch_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+      if (!current(wal_watch_fd_.load())) return std::nullopt;
+    }
+  }
+  return ChangeStamp{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
+                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 void SqliteStore::touch_token(const std::string& token_id, std::int64_t used_at) {

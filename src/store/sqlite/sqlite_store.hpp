@@ -9,6 +9,7 @@
 #include "store/sqlite/connection.hpp"
 #include "store/store.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -32,6 +33,8 @@ class SqliteStore final : public Store {
   std::optional<Organization> get_organization(const OrgId& org) override;
 
   std::optional<TokenLookup> find_token_by_hash(const std::string& token_hash) override;
+  std::vector<std::string> all_token_hashes() override;
+  std::optional<ChangeStamp> change_stamp() override;
   void touch_token(const std::string& token_id, std::int64_t used_at) override;
 
   void insert_user(const User& user) override;
@@ -125,6 +128,10 @@ class SqliteStore final : public Store {
   void writer_loop();
 
   std::string path_;
+  // The -wal file, for change_stamp(); replaced (under the mutex) only if it was removed.
+  std::mutex wal_watch_mutex_;
+  std::atomic<int> wal_watch_fd_{-1};
+  std::vector<int> retired_wal_fds_;
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;

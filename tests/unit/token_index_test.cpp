@@ -1,0 +1,119 @@
+// auth::TokenIndex over real SQLite files. A second Store on the same file stands in for
+// another process (`openkonnect org create` while a server runs): both write the same WAL.
+#include "api/identity/organizations.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/generations.hpp"
+#include "auth/token.hpp"
+#include "store/store.hpp"
+#include "util/ids.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ok::auth::Authenticator;
+using ok::auth::Generations;
+using ok::auth::TokenIndex;
+
+constexpr std::int64_t kTtlSeconds = 3600;
+
+class TokenIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("openkonnect-unit-" + ok::util::new_uuid());
+    fs::create_directories(dir_);
+    url_ = "sqlite:" + (dir_ / "test.db").string();
+    server_store_ = ok::store::open_store(url_);
+    other_process_ = ok::store::open_store(url_);
+    authenticator_ = std::make_unique<Authenticator>(*server_store_, generations_);
+  }
+
+  void TearDown() override {
+    authenticator_.reset();
+    other_process_.reset();
+    server_store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  bool accepted(const std::string& token) {
+    ok::auth::Principal principal;
+    return authenticator_->check("Bearer " + token, now_ms(), principal) == nullptr;
+  }
+
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  static std::string made_up_token() { return ok::auth::generate_token(ok::auth::TokenKind::personal); }
+
+  // Long enough for the database to count as quiet and for the next reload to be allowed.
+  static void let_the_database_rest() {
+    std::this_thread::sleep_for(TokenIndex::kQuietPeriod + TokenIndex::kMinReloadInterval +
+                                std::chrono::milliseconds(30));
+  }
+
+  std::uint64_t answered() const { return authenticator_->token_index().answered(); }
+
+  fs::path dir_;
+  std::string url_;
+  std::unique_ptr<ok::store::Store> server_store_;
+  std::unique_ptr<ok::store::Store> other_process_;
+  Generations generations_;
+  std::unique_ptr<Authenticator> authenticator_;
+};
+
+TEST_F(TokenIndexTest, MadeUpTokensAreRefusedFromMemoryOnceTheDatabaseIsQuiet) {
+  const auto existing = ok::api::identity::create_organization(*server_store_, "Acme", "a@acme.test", kTtlSeconds);
+  let_the_database_rest();
+  EXPECT_FALSE(accepted(made_up_token()));
+  EXPECT_FALSE(accepted(made_up_token()));
+  EXPECT_EQ(answered(), 2u);
+  // A real token is never refused by the index: its prefix is in the set.
+  EXPECT_TRUE(accepted(existing.token));
+  EXPECT_EQ(answered(), 2u);
+}
+
+TEST_F(TokenIndexTest, ATokenMadeByAnotherProcessWorksAtOnce) {
+  ok::api::identity::create_organization(*server_store_, "Acme", "a@acme.test", kTtlSeconds);
+  let_the_database_rest();
+  EXPECT_FALSE(accepted(made_up_token()));
+  ASSERT_EQ(answered(), 1u);  // the index is loaded and trusted
+  // Another process commits a new organization and token; the very next request uses it.
+  const auto created = ok::api::identity::create_organization(*other_process_, "Other", "o@other.test", kTtlSeconds);
+  EXPECT_TRUE(accepted(created.token));
+  // Until the database is quiet again and the set is read again, the database answers.
+  EXPECT_FALSE(accepted(made_up_token()));
+  EXPECT_EQ(answered(), 1u);
+  let_the_database_rest();
+  EXPECT_FALSE(accepted(made_up_token()));
+  EXPECT_EQ(answered(), 2u);
+  EXPECT_TRUE(accepted(created.token));
+}
+
+TEST_F(TokenIndexTest, ABusyDatabaseIsNotTrusted) {
+  ok::api::identity::create_organization(*server_store_, "Acme", "a@acme.test", kTtlSeconds);
+  // The set is read right after a commit: within the quiet period, so it vouches for nothing.
+  EXPECT_FALSE(accepted(made_up_token()));
+  const auto created = ok::api::identity::create_organization(*other_process_, "Other", "o@other.test", kTtlSeconds);
+  EXPECT_TRUE(accepted(created.token));
+  EXPECT_EQ(answered(), 0u);
+}
+
+TEST_F(TokenIndexTest, AKnownTokenWorksAndAChangedOneIsRefused) {
+  const auto created = ok::api::identity::create_organization(*server_store_, "Acme", "a@acme.test", kTtlSeconds);
+  let_the_database_rest();
+  EXPECT_TRUE(accepted(created.token));
+  // One changed character makes an unknown token, refused whichever way it is answered.
+  EXPECT_FALSE(accepted(created.token.substr(0, created.token.size() - 1) + "x"));
+}
+
+}  // namespace
