@@ -36,6 +36,7 @@ class Ledger:
         self.lock = threading.Lock()
         self.cps = {}        # id -> acknowledged body (None once deleted)
         self.inflight = {}   # id -> list of bodies sent without an answer
+        self.ties = {}       # id -> other answers that share the latest updated_at
         self.deleting = set()  # ids whose DELETE was sent without an answer
         self.teams = {}      # id -> acknowledged name (None once deleted)
         self.accounts = {}   # id -> acknowledged description (None once deleted)
@@ -77,9 +78,15 @@ def client(srv, token, ledger, stop, rnd):
                 with ledger.lock:
                     if r.status_code == 200 and ledger.cps.get(cid) is not None:
                         # Concurrent PATCHes are answered in any order; the server's order is
-                        # updated_at (assigned inside the write transaction).
-                        if r.json()["updated_at"] >= ledger.cps[cid]["updated_at"]:
-                            ledger.cps[cid] = r.json()
+                        # updated_at (assigned inside the write transaction). Two PATCHes in one
+                        # commit batch can share its millisecond: either may be the last, so
+                        # every answer with the latest time is a possible final state.
+                        got, latest = r.json(), ledger.cps[cid]["updated_at"]
+                        if got["updated_at"] > latest:
+                            ledger.cps[cid] = got
+                            ledger.ties[cid] = []
+                        elif got["updated_at"] == latest:
+                            ledger.ties.setdefault(cid, []).append(got)
                         ledger.inflight[cid].remove(patch)
                         ledger.acks += 1
             elif op < 0.7:
@@ -150,6 +157,7 @@ def verify(srv, token, ledger, everything=False):
         got = r.json()
         pending = ledger.inflight.get(cid, [])
         allowed = [(acked["description"], acked["labels"])] + [(p["description"], p["labels"]) for p in pending]
+        allowed += [(t["description"], t["labels"]) for t in ledger.ties.get(cid, [])]
         if (got["description"], got["labels"]) not in allowed:
             problems.append("control plane %s is %r, acknowledged %r" % (cid, got, acked))
         elif (got["description"], got["labels"]) == allowed[0]:
@@ -157,6 +165,7 @@ def verify(srv, token, ledger, everything=False):
         else:
             ledger.cps[cid] = got  # an unanswered update committed: it is now the state
         ledger.inflight[cid] = []
+        ledger.ties[cid] = []
     for tid, name in (ledger.teams.items() if everything else list(ledger.teams.items())[-200:]):
         r = requests.get(srv.base + "/v3/teams/" + tid, headers=hdrs, timeout=10)
         if r.status_code != 200 or r.json()["name"] != name:
