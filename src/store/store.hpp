@@ -149,6 +149,8 @@ class Store {
 
   // Cheap liveness probe used by /healthz: throws UnavailableError when the database is down.
   virtual void ping() = 0;
+  // Bytes of memory the storage engine holds in this process (for /metrics); nullopt if unknown.
+  virtual std::optional<std::int64_t> memory_in_use() = 0;
   // The newest migration version applied.
   virtual int schema_version() = 0;
 

@@ -1,4 +1,6 @@
 """The error contract on the basics: unknown paths, methods, authentication, bodies."""
+import re
+
 import requests
 
 from conftest import assert_problem, param
@@ -76,6 +78,11 @@ def test_healthz_and_metrics(server):
     assert 'route="unmatched",status="404"' in text
     assert "openkonnect_http_request_duration_seconds_bucket" in text
     assert "openkonnect_open_connections" in text
+    # Memory gauges: the process's resident set, and the storage engine's part of it.
+    gauges = dict(re.findall(r"^(process_resident_memory_bytes|openkonnect_store_memory_bytes) (\d+)$", text, re.M))
+    assert set(gauges) == {"process_resident_memory_bytes", "openkonnect_store_memory_bytes"}, text[-600:]
+    assert 0 < int(gauges["openkonnect_store_memory_bytes"]) < int(gauges["process_resident_memory_bytes"])
+    assert re.search(r"^openkonnect_token_index_refusals_total \d+$", text, re.M)
 
 
 def test_empty_page_parameters_mean_unset(server, org):

@@ -40,6 +40,13 @@ def parse_latency(text, label):
     return value / 1000.0 if unit == "us" else value * 1000.0 if unit == "s" else value
 
 
+def store_memory_mib(srv):
+    """The storage engine's own memory (openkonnect_store_memory_bytes), to tell its growth from
+    the rest of the process's."""
+    m = re.search(r"^openkonnect_store_memory_bytes (\d+)$", srv.request("GET", "/metrics").text, re.M)
+    return int(m.group(1)) / 1048576.0 if m else float("nan")
+
+
 def five_xx(srv):
     text = srv.request("GET", "/metrics").text
     total = 0
@@ -100,17 +107,18 @@ def main():
             rss = rss_kib(srv.proc.pid)
             elapsed = time.time() - started
             windows.append({"t": elapsed, "rps": rps, "p50": parse_latency(out.stdout, "50%"),
-                            "p99": parse_latency(out.stdout, "99%"), "rss": rss,
+                            "p99": parse_latency(out.stdout, "99%"), "rss": rss, "store": store_memory_mib(srv),
                             "socket_errors": errors.group(1) if errors else ""})
             # The reference is the end of the first minute (the first window for short runs).
             if baseline_rss is None and (elapsed >= 60 or args.seconds <= 60):
                 baseline_rss = rss
         failures = five_xx(srv)
 
-        print("%8s %10s %9s %9s %9s  %s" % ("t (s)", "req/s", "p50 ms", "p99 ms", "RSS MiB", "socket errors"))
+        print("%8s %10s %9s %9s %9s %9s  %s" % ("t (s)", "req/s", "p50 ms", "p99 ms", "RSS MiB", "SQLite MiB",
+                                                "socket errors"))
         for w in windows:
-            print("%8.0f %10.0f %9.2f %9.2f %9.1f  %s" % (w["t"], w["rps"], w["p50"], w["p99"], w["rss"] / 1024.0,
-                                                         w["socket_errors"]))
+            print("%8.0f %10.0f %9.2f %9.2f %9.1f %9.1f  %s" % (w["t"], w["rps"], w["p50"], w["p99"], w["rss"] / 1024.0,
+                                                              w["store"], w["socket_errors"]))
         final_rss = windows[-1]["rss"]
         growth = (final_rss - baseline_rss) / float(baseline_rss) if baseline_rss else 0.0
         p99s = sorted(w["p99"] for w in windows)

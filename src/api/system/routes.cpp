@@ -5,7 +5,11 @@
 #include "errors/api_error.hpp"
 #include "store/errors.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
 #include <boost/json/object.hpp>
+
+#include <cstdio>
 
 namespace ok::api::system {
 
@@ -23,10 +27,31 @@ void register_routes(App& app) {
       false);
   app.route(
       "GET", "/metrics",
-      [&app](RequestContext&) {
+      [&app](RequestContext& ctx) {
         http::Response r;
         r.content_type = "text/plain; version=0.0.4";
         r.body = app.metrics().render_prometheus();
+        // Memory: the process's resident set and the storage engine's share of it, so that a
+        // long run shows which one grows.
+        if (const auto engine = ctx.store().memory_in_use()) {
+          r.body += "# HELP openkonnect_store_memory_bytes Memory held by the storage engine.\n";
+          r.body += "# TYPE openkonnect_store_memory_bytes gauge\n";
+          r.body += fmt::format("openkonnect_store_memory_bytes {}\n", *engine);
+        }
+        long pages = 0;
+        long resident = 0;
+        if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
+          if (std::fscanf(statm, "%ld %ld", &pages, &resident) == 2) {
+            r.body += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
+            r.body += "# TYPE process_resident_memory_bytes gauge\n";
+            r.body += fmt::format("process_resident_memory_bytes {}\n", resident * ::sysconf(_SC_PAGESIZE));
+          }
+          std::fclose(statm);
+        }
+        r.body += "# HELP openkonnect_token_index_refusals_total Made-up tokens refused from memory.\n";
+        r.body += "# TYPE openkonnect_token_index_refusals_total counter\n";
+        r.body +=
+            fmt::format("openkonnect_token_index_refusals_total {}\n", ctx.authenticator().token_index().answered());
         return r;
       },
       false);

@@ -35,6 +35,7 @@ class SqliteStore final : public Store {
   std::optional<TokenLookup> find_token_by_hash(const std::string& token_hash) override;
   std::vector<std::string> all_token_hashes() override;
   std::optional<ChangeStamp> change_stamp() override;
+  std::optional<std::int64_t> memory_in_use() override { return sqlite3_memory_used(); }
   void touch_token(const std::string& token_id, std::int64_t used_at) override;
 
   void insert_user(const User& user) override;
