@@ -74,26 +74,26 @@ void App::rate_limit_failure(const http::Request& request, Outcome& outcome) {
   if (!d.allowed) throw errors::ApiError::too_many_requests(d.retry_after_seconds);
 }
 
-void App::route(std::string method, std::string path_template, Handler handler, bool authenticated) {
-  const std::size_t row = router_.routes().size() + 1;
-  const bool item = path_template.ends_with("}") || path_template.ends_with("/me") || path_template == "/healthz" ||
-                    path_template == "/v3/roles" || path_template.ends_with("/group-member-status") ||
-                    path_template.ends_with("/group-status");
-  const bool quick = method == "GET" && item;
-  router_.add(std::move(method), std::move(path_template),
-              RouteSpec{std::move(handler), authenticated, row, quick, {}, {}});
-}
-
-void App::deferred_route(std::string method, std::string path_template, DeferredHandler handler) {
-  const std::size_t row = router_.routes().size() + 1;
-  RouteSpec spec{{}, true, row, false, {}, std::move(handler)};
+void App::add_route(std::string method, std::string path_template, RouteSpec spec) {
+  spec.metrics_row = router_.routes().size() + 1;  // row 0 counts unmatched requests
   router_.add(std::move(method), std::move(path_template), std::move(spec));
 }
 
+void App::route(std::string method, std::string path_template, Handler handler, bool authenticated) {
+  const bool item = path_template.ends_with("}") || path_template.ends_with("/me") || path_template == "/healthz" ||
+                    path_template == "/v3/roles" || path_template.ends_with("/group-member-status") ||
+                    path_template.ends_with("/group-status");
+  RouteSpec spec{.handler = std::move(handler), .authenticated = authenticated, .quick = method == "GET" && item};
+  add_route(std::move(method), std::move(path_template), std::move(spec));
+}
+
+void App::deferred_route(std::string method, std::string path_template, DeferredHandler handler) {
+  add_route(std::move(method), std::move(path_template), RouteSpec{.deferred = std::move(handler)});
+}
+
 void App::cached_route(std::string method, std::string path_template, Handler handler, CachedAnswer cached) {
-  const std::size_t row = router_.routes().size() + 1;
-  router_.add(std::move(method), std::move(path_template),
-              RouteSpec{std::move(handler), true, row, false, std::move(cached), {}});
+  add_route(std::move(method), std::move(path_template),
+            RouteSpec{.handler = std::move(handler), .cached = std::move(cached)});
 }
 
 void App::finalize() {

@@ -105,6 +105,8 @@ class App {
   std::vector<std::string> route_table() const;
 
  private:
+  // Every route registration ends here: it numbers the route's metrics row.
+  void add_route(std::string method, std::string path_template, RouteSpec spec);
   std::unique_ptr<Pending> admit(http::Request& request, Outcome& outcome, http::Response& early);
   http::Response run(Pending& pending, Outcome& outcome);
   // What follows every handler: its rate decisions into the outcome, and the generation bump
