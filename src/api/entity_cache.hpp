@@ -38,6 +38,8 @@ class EntityCache {
     });
   }
 
+  CacheUsage usage() { return cache_.usage(); }
+
  private:
   static constexpr std::size_t kMaxPerShard = 1024;
   // An entity's strings are about twice its JSON; 16 shards of 2 MiB bound a cache at 32 MiB.

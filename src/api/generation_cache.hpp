@@ -21,6 +21,12 @@
 
 namespace ok::api {
 
+// What a cache holds (for /metrics).
+struct CacheUsage {
+  std::size_t entries = 0;
+  std::size_t bytes = 0;  // as weighed, keys included
+};
+
 template <typename V>
 class GenerationCache {
  public:
@@ -35,6 +41,17 @@ class GenerationCache {
         max_entries_(max_entries_per_shard),
         max_bytes_(max_bytes_per_shard),
         weigh_(std::move(weigh)) {}
+
+  // What the cache holds now, summed over its shards.
+  CacheUsage usage() {
+    CacheUsage total;
+    for (Shard& shard : shards_) {
+      std::lock_guard lock(shard.mutex);
+      total.entries += shard.entries.size();
+      total.bytes += shard.bytes;
+    }
+    return total;
+  }
 
   // The current value, or nullptr when there is none (nothing is loaded).
   std::shared_ptr<const V> find(const std::string& org_id, const std::string& key) {

@@ -85,6 +85,39 @@ def test_healthz_and_metrics(server):
     assert re.search(r"^openkonnect_token_index_refusals_total \d+$", text, re.M)
 
 
+def test_metrics_show_the_allocator_and_the_read_caches(server, org):
+    created = server.request("POST", "/v2/control-planes", token=org["token"], json={"name": "metrics-cache"})
+    assert created.status_code == 201, created.text
+    assert server.request("GET", "/v2/control-planes/" + created.json()["id"], token=org["token"]).status_code == 200
+    text = server.request("GET", "/metrics").text
+    heap = dict(re.findall(r"^(openkonnect_heap_(?:in_use|free)_bytes) (\d+)$", text, re.M))
+    assert set(heap) == {"openkonnect_heap_in_use_bytes", "openkonnect_heap_free_bytes"}, text[-900:]
+    assert int(heap["openkonnect_heap_in_use_bytes"]) > 0
+    entries = dict(re.findall(r'^openkonnect_cache_entries\{cache="(\w+)"\} (\d+)$', text, re.M))
+    sizes = dict(re.findall(r'^openkonnect_cache_bytes\{cache="(\w+)"\} (\d+)$', text, re.M))
+    assert set(entries) == set(sizes) == {"control_planes", "users", "control_plane_pages"}
+    # The read just made is held, and weighed at least its JSON.
+    assert int(entries["control_planes"]) >= 1
+    assert int(sizes["control_planes"]) > len(created.text)
+
+
+def test_metrics_keep_each_family_in_one_group(server):
+    """The exposition format wants all samples of a metric family together, after its TYPE."""
+    text = server.request("GET", "/metrics").text
+    families = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+    seen, current = set(), None
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0)
+        family = next((f for f in (name, re.sub(r"_(bucket|sum|count)$", "", name)) if f in families), None)
+        assert family, "sample without a TYPE line: " + line
+        if family != current:
+            assert family not in seen, "samples of %s are split into more than one group" % family
+            seen.add(family)
+            current = family
+
+
 def test_empty_page_parameters_mean_unset(server, org):
     """The spec declares page[size] and page[number] allowEmptyValue: an empty value is the default."""
     resp = server.request("GET", "/v2/control-planes?page[size]=&page[number]=", token=org["token"])

@@ -24,12 +24,16 @@ from conftest import Server  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def rss_kib(pid):
+def memory_kib(pid):
+    """VmRSS and its parts (RssAnon: the heap and stacks; RssFile: mapped files; RssShmem:
+    shared memory such as SQLite's WAL index), in KiB."""
+    out = {}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(value.split()[0])
+    return out
 
 
 def parse_latency(text, label):
@@ -40,11 +44,18 @@ def parse_latency(text, label):
     return value / 1000.0 if unit == "us" else value * 1000.0 if unit == "s" else value
 
 
-def store_memory_mib(srv):
-    """The storage engine's own memory (openkonnect_store_memory_bytes), to tell its growth from
-    the rest of the process's."""
-    m = re.search(r"^openkonnect_store_memory_bytes (\d+)$", srv.request("GET", "/metrics").text, re.M)
-    return int(m.group(1)) / 1048576.0 if m else float("nan")
+def server_memory_mib(srv):
+    """The server's own account of its memory, from /metrics: SQLite's (store), the allocator's
+    bytes in use and free (heap, free) and the read caches' (caches), to tell which one grows."""
+    text = srv.request("GET", "/metrics").text
+
+    def total(pattern):
+        values = [int(v) for v in re.findall(pattern, text, re.M)]
+        return sum(values) / 1048576.0 if values else float("nan")
+    return {"store": total(r"^openkonnect_store_memory_bytes (\d+)$"),
+            "heap": total(r"^openkonnect_heap_in_use_bytes (\d+)$"),
+            "free": total(r"^openkonnect_heap_free_bytes (\d+)$"),
+            "caches": total(r"^openkonnect_cache_bytes\{[^}]*\} (\d+)$")}
 
 
 def five_xx(srv):
@@ -81,44 +92,73 @@ def main():
         ids_file = os.path.join(srv.dir, "ids.txt")
         with open(ids_file, "w") as f:
             f.write("\n".join(ids) + "\n")
-        env = dict(os.environ, TOKEN=org["token"], IDS_FILE=ids_file)
+        env = dict(os.environ, TOKEN=org["token"], IDS_FILE=ids_file, THREADS="2",
+                   LEFTOVER_FILE=os.path.join(srv.dir, "leftover.txt"))
 
         def run_wrk(length):
             return subprocess.run(["wrk", "-t2", "-c%d" % args.connections, "-d%ds" % length, "--latency",
                                    "--timeout", "5s", "-s", os.path.join(HERE, "soak.lua"), srv.base],
                                   capture_output=True, text=True, env=env, timeout=length + 30)
 
+        def control_plane_count():
+            r = srv.request("GET", "/v2/control-planes?page[size]=1", token=org["token"])
+            return r.json()["meta"]["page"]["total"]
+
+        def hand_back_orphans():
+            """Creates cut off by the end of a window were committed but their ids never reached
+            wrk: add them to the ids the next window deletes, so the table keeps its size."""
+            known = set(open(env["LEFTOVER_FILE"]).read().split()) if os.path.exists(env["LEFTOVER_FILE"]) else set()
+            orphans, page = [], 1
+            while True:
+                r = srv.request("GET", "/v2/control-planes?filter[name][contains]=soak-&page[size]=100&page[number]=%d"
+                                % page, token=org["token"])
+                rows = r.json()["data"]
+                orphans += [row["id"] for row in rows if row["name"].startswith("soak-") and row["id"] not in known]
+                if len(rows) < 100:
+                    break
+                page += 1
+            with open(env["LEFTOVER_FILE"], "a") as f:
+                f.write("".join(i + "\n" for i in orphans))
+
         # Warm-up (connections, caches, the database's first pages): not measured.
         run_wrk(args.warmup)
+        hand_back_orphans()
+        rows_after_warmup = control_plane_count()
         windows = []
         started = time.time()
         baseline_rss = None
-        for index in range(max(1, args.seconds // args.window)):
+        for _ in range(max(1, args.seconds // args.window)):
             length = args.window
-            out = subprocess.run(["wrk", "-t2", "-c%d" % args.connections, "-d%ds" % length, "--latency",
-                                  "--timeout", "5s", "-s", os.path.join(HERE, "soak.lua"), srv.base],
-                                 capture_output=True, text=True, env=env, timeout=length + 30)
-            del index
+            out = run_wrk(length)
             if srv.proc.poll() is not None:
                 print("FAIL: the server exited with %s during window %d" % (srv.proc.returncode, len(windows) + 1))
                 return 1
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
             errors = re.search(r"Socket errors: (.*)", out.stdout)
-            rss = rss_kib(srv.proc.pid)
+            memory = memory_kib(srv.proc.pid)
+            rss = memory["VmRSS"]
             elapsed = time.time() - started
             windows.append({"t": elapsed, "rps": rps, "p50": parse_latency(out.stdout, "50%"),
-                            "p99": parse_latency(out.stdout, "99%"), "rss": rss, "store": store_memory_mib(srv),
+                            "p99": parse_latency(out.stdout, "99%"), "rss": rss,
+                            "anon": memory.get("RssAnon", 0), "file": memory.get("RssFile", 0),
+                            "shmem": memory.get("RssShmem", 0), **server_memory_mib(srv),
                             "socket_errors": errors.group(1) if errors else ""})
+            hand_back_orphans()
             # The reference is the end of the first minute (the first window for short runs).
             if baseline_rss is None and (elapsed >= 60 or args.seconds <= 60):
                 baseline_rss = rss
         failures = five_xx(srv)
+        rows_at_end = control_plane_count()
 
-        print("%8s %10s %9s %9s %9s %9s  %s" % ("t (s)", "req/s", "p50 ms", "p99 ms", "RSS MiB", "SQLite MiB",
-                                                "socket errors"))
+        # Memory columns in MiB: the resident set and its anonymous, file and shared parts; then
+        # the server's own account: SQLite, the allocator's bytes in use and free, the caches.
+        print("%6s %8s %7s %7s %6s %6s %6s %6s %6s %6s %6s %6s  %s"
+              % ("t (s)", "req/s", "p50 ms", "p99 ms", "RSS", "anon", "file", "shmem", "SQLite", "heap", "free",
+                 "caches", "socket errors"))
         for w in windows:
-            print("%8.0f %10.0f %9.2f %9.2f %9.1f %9.1f  %s" % (w["t"], w["rps"], w["p50"], w["p99"], w["rss"] / 1024.0,
-                                                              w["store"], w["socket_errors"]))
+            print("%6.0f %8.0f %7.2f %7.2f %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6.2f  %s"
+                  % (w["t"], w["rps"], w["p50"], w["p99"], w["rss"] / 1024.0, w["anon"] / 1024.0, w["file"] / 1024.0,
+                     w["shmem"] / 1024.0, w["store"], w["heap"], w["free"], w["caches"], w["socket_errors"]))
         final_rss = windows[-1]["rss"]
         growth = (final_rss - baseline_rss) / float(baseline_rss) if baseline_rss else 0.0
         p99s = sorted(w["p99"] for w in windows)
@@ -130,6 +170,9 @@ def main():
             verdicts.append("RSS grew %.1f %% (limit 10 %%)" % (growth * 100))
         if windows[-1]["p99"] > 3 * median_p99:
             verdicts.append("last p99 %.1f ms > 3 x median %.1f ms" % (windows[-1]["p99"], median_p99))
+        # The mix deletes what it creates, so the table should keep its size: a growing table
+        # would slow the lists down and make the p99 trend meaningless.
+        print("control planes: %d after the warm-up, %d at the end" % (rows_after_warmup, rows_at_end))
         print("5xx: %d; RSS %0.1f -> %0.1f MiB (%+.1f %%); p99 median %.2f ms, last %.2f ms"
               % (failures, baseline_rss / 1024.0, final_rss / 1024.0, growth * 100, median_p99, windows[-1]["p99"]))
         if verdicts:

@@ -115,4 +115,26 @@ TEST(GenerationCache, StaysWithinItsByteBudget) {
   EXPECT_EQ(huge_loads, 1);
 }
 
+TEST(GenerationCache, UsageCountsWhatIsHeldAcrossShards) {
+  Generations generations;
+  constexpr std::size_t kBudget = 1000;
+  GenerationCache<std::string> cache(generations, 1000, kBudget, length);
+  EXPECT_EQ(cache.usage().entries, 0U);
+  EXPECT_EQ(cache.usage().bytes, 0U);
+  Counting source;
+  cache.get("org-a", "k1", source.load());
+  cache.get("org-a", "k2", source.load());
+  // Each entry weighs its value ("v1") and its key ("org-a\nk1").
+  EXPECT_EQ(cache.usage().entries, 2U);
+  EXPECT_EQ(cache.usage().bytes, 2 * (2 + std::string("org-a\nk1").size()));
+  // Refilling a stale entry replaces it rather than adding to it.
+  generations.bump("org-a");
+  cache.get("org-a", "k1", source.load());
+  EXPECT_EQ(cache.usage().entries, 2U);
+  // Never more than the budget of every shard together.
+  auto big = [] { return std::make_shared<const std::string>(400, 'x'); };
+  for (int i = 0; i < 500; ++i) cache.get("org-a", "key-" + std::to_string(i), big);
+  EXPECT_LE(cache.usage().bytes, GenerationCache<std::string>::kShards * kBudget);
+}
+
 }  // namespace

@@ -10,6 +10,11 @@
 #include <boost/json/object.hpp>
 
 #include <cstdio>
+#include <string_view>
+#include <utility>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace ok::api::system {
 
@@ -47,6 +52,33 @@ void register_routes(App& app) {
             r.body += fmt::format("process_resident_memory_bytes {}\n", resident * ::sysconf(_SC_PAGESIZE));
           }
           std::fclose(statm);
+        }
+#if defined(__GLIBC__)
+        // The allocator's view: bytes handed out and not freed, and free bytes it keeps. With
+        // the resident set, this tells growth in use (a leak, a cache) from fragmentation.
+        const struct mallinfo2 heap = ::mallinfo2();
+        r.body += "# HELP openkonnect_heap_in_use_bytes Bytes allocated by the process and not yet freed.\n";
+        r.body += "# TYPE openkonnect_heap_in_use_bytes gauge\n";
+        r.body += fmt::format("openkonnect_heap_in_use_bytes {}\n", heap.uordblks + heap.hblkhd);
+        r.body += "# HELP openkonnect_heap_free_bytes Freed bytes the allocator keeps for reuse.\n";
+        r.body += "# TYPE openkonnect_heap_free_bytes gauge\n";
+        r.body += fmt::format("openkonnect_heap_free_bytes {}\n", heap.fordblks);
+#endif
+        // The read caches fill toward their bounds; a long run shows how much they hold. Each
+        // metric's lines stay together, as the exposition format requires.
+        const std::pair<std::string_view, CacheUsage> caches[] = {
+            {"control_planes", ctx.caches().control_planes.usage()},
+            {"users", ctx.caches().users.usage()},
+            {"control_plane_pages", ctx.caches().control_plane_pages.usage()}};
+        r.body += "# HELP openkonnect_cache_entries Entries held by a read cache.\n";
+        r.body += "# TYPE openkonnect_cache_entries gauge\n";
+        for (const auto& [name, usage] : caches) {
+          r.body += fmt::format("openkonnect_cache_entries{{cache=\"{}\"}} {}\n", name, usage.entries);
+        }
+        r.body += "# HELP openkonnect_cache_bytes Bytes held by a read cache, as it weighs them.\n";
+        r.body += "# TYPE openkonnect_cache_bytes gauge\n";
+        for (const auto& [name, usage] : caches) {
+          r.body += fmt::format("openkonnect_cache_bytes{{cache=\"{}\"}} {}\n", name, usage.bytes);
         }
         r.body += "# HELP openkonnect_token_index_refusals_total Made-up tokens refused from memory.\n";
         r.body += "# TYPE openkonnect_token_index_refusals_total counter\n";
