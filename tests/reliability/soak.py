@@ -58,6 +58,12 @@ def server_memory_mib(srv):
             "caches": total(r"^openkonnect_cache_bytes\{[^}]*\} (\d+)$")}
 
 
+def database_mib(path):
+    """The database file and its write-ahead log, which SQLite reuses rather than truncates:
+    either one growing all through the run would be a finding of its own."""
+    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)) / 1048576.0
+
+
 def five_xx(srv):
     text = srv.request("GET", "/metrics").text
     total = 0
@@ -142,6 +148,7 @@ def main():
                             "p99": parse_latency(out.stdout, "99%"), "rss": rss,
                             "anon": memory.get("RssAnon", 0), "file": memory.get("RssFile", 0),
                             "shmem": memory.get("RssShmem", 0), **server_memory_mib(srv),
+                            "disk": database_mib(srv.database.split(":", 1)[1]),
                             "socket_errors": errors.group(1) if errors else ""})
             hand_back_orphans()
             # The reference is the end of the first minute (the first window for short runs).
@@ -151,14 +158,16 @@ def main():
         rows_at_end = control_plane_count()
 
         # Memory columns in MiB: the resident set and its anonymous, file and shared parts; then
-        # the server's own account: SQLite, the allocator's bytes in use and free, the caches.
-        print("%6s %8s %7s %7s %6s %6s %6s %6s %6s %6s %6s %6s  %s"
+        # the server's own account: SQLite, the allocator's bytes in use and free, the caches;
+        # last, the database and its WAL on disk.
+        print("%6s %8s %7s %7s %6s %6s %6s %6s %6s %6s %6s %6s %7s  %s"
               % ("t (s)", "req/s", "p50 ms", "p99 ms", "RSS", "anon", "file", "shmem", "SQLite", "heap", "free",
-                 "caches", "socket errors"))
+                 "caches", "db+wal", "socket errors"))
         for w in windows:
-            print("%6.0f %8.0f %7.2f %7.2f %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6.2f  %s"
+            print("%6.0f %8.0f %7.2f %7.2f %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f %6.2f %7.1f  %s"
                   % (w["t"], w["rps"], w["p50"], w["p99"], w["rss"] / 1024.0, w["anon"] / 1024.0, w["file"] / 1024.0,
-                     w["shmem"] / 1024.0, w["store"], w["heap"], w["free"], w["caches"], w["socket_errors"]))
+                     w["shmem"] / 1024.0, w["store"], w["heap"], w["free"], w["caches"], w["disk"],
+                     w["socket_errors"]))
         final_rss = windows[-1]["rss"]
         growth = (final_rss - baseline_rss) / float(baseline_rss) if baseline_rss else 0.0
         p99s = sorted(w["p99"] for w in windows)
