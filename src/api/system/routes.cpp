@@ -56,13 +56,16 @@ void register_routes(App& app) {
 #if defined(__GLIBC__)
         // The allocator's view: bytes handed out and not freed, and free bytes it keeps. With
         // the resident set, this tells growth in use (a leak, a cache) from fragmentation.
+        // A replaced allocator (a sanitizer's, a preloaded one) reports zeros: then say nothing.
         const struct mallinfo2 heap = ::mallinfo2();
-        r.body += "# HELP openkonnect_heap_in_use_bytes Bytes allocated by the process and not yet freed.\n";
-        r.body += "# TYPE openkonnect_heap_in_use_bytes gauge\n";
-        r.body += fmt::format("openkonnect_heap_in_use_bytes {}\n", heap.uordblks + heap.hblkhd);
-        r.body += "# HELP openkonnect_heap_free_bytes Freed bytes the allocator keeps for reuse.\n";
-        r.body += "# TYPE openkonnect_heap_free_bytes gauge\n";
-        r.body += fmt::format("openkonnect_heap_free_bytes {}\n", heap.fordblks);
+        if (heap.uordblks + heap.hblkhd + heap.fordblks > 0) {
+          r.body += "# HELP openkonnect_heap_in_use_bytes Bytes allocated by the process and not yet freed.\n";
+          r.body += "# TYPE openkonnect_heap_in_use_bytes gauge\n";
+          r.body += fmt::format("openkonnect_heap_in_use_bytes {}\n", heap.uordblks + heap.hblkhd);
+          r.body += "# HELP openkonnect_heap_free_bytes Freed bytes the allocator keeps for reuse.\n";
+          r.body += "# TYPE openkonnect_heap_free_bytes gauge\n";
+          r.body += fmt::format("openkonnect_heap_free_bytes {}\n", heap.fordblks);
+        }
 #endif
         // The read caches fill toward their bounds; a long run shows how much they hold. Each
         // metric's lines stay together, as the exposition format requires.
