@@ -459,11 +459,12 @@ def assert_healthz_on_each(conns):
         assert conn.read_response().status_code == 200
 
 
-def assert_extra_connection_not_served(port, refused_ok):
-    """For --max-connections: a new connection beyond the limit gets no answer to GET /healthz
-    (it is closed or reset unanswered), or, only when `refused_ok`, is refused outright."""
+def assert_extra_connection_not_served(port, refused_ok, when="beyond --max-connections", timeout=5):
+    """A new connection (beyond --max-connections, or during shutdown: `when`) gets no answer to
+    GET /healthz (it is closed or reset unanswered), or, only when `refused_ok`, is refused
+    outright."""
     try:
-        extra = RawConnection(port, timeout=5)
+        extra = RawConnection(port, timeout=timeout)
     except ConnectionRefusedError:
         if refused_ok:
             return
@@ -473,7 +474,7 @@ def assert_extra_connection_not_served(port, refused_ok):
             extra.send(raw_request("GET", "/healthz"))
         except OSError:
             pass
-        assert extra.read_response() is None, "a connection beyond --max-connections was served"
+        assert extra.read_response() is None, "a new connection %s was served" % when
     finally:
         extra.close()
 
