@@ -211,7 +211,15 @@ http::Response App::guarded(const http::Request& request, Stage&& stage) {
   }
 }
 
-App::Begun App::begin(http::Request& request) {
+std::unique_ptr<http::Exchange> App::begin(http::Request& request) {
+  auto begun = std::make_unique<Begun>(begin_request(request));
+  begun->next = begun->deferred  ? http::Exchange::Next::deferred_write
+                : begun->pending ? http::Exchange::Next::work
+                                 : http::Exchange::Next::respond;
+  return begun;
+}
+
+App::Begun App::begin_request(http::Request& request) {
   Begun begun;
   begun.started = std::chrono::steady_clock::now();
   begun.response = guarded(request, [&] {
@@ -253,7 +261,8 @@ App::Begun App::begin(http::Request& request) {
   return begun;
 }
 
-http::Response App::complete(Begun& begun) {
+http::Response App::complete(http::Exchange& exchange) {
+  auto& begun = static_cast<Begun&>(exchange);
   const auto& request = begun.pending->context.request();
   begun.response = guarded(request, [&] { return run(*begun.pending, begun.outcome); });
   begun.pending.reset();
@@ -261,7 +270,8 @@ http::Response App::complete(Begun& begun) {
   return std::move(begun.response);
 }
 
-void App::start_deferred(Begun& begun, store::WriteDone done) {
+void App::start_deferred(http::Exchange& exchange, http::WriteDone done) {
+  auto& begun = static_cast<Begun&>(exchange);
   try {
     begun.deferred->start(done);
   } catch (...) {
@@ -270,7 +280,8 @@ void App::start_deferred(Begun& begun, store::WriteDone done) {
   }
 }
 
-http::Response App::finish_deferred(Begun& begun, std::exception_ptr error) {
+http::Response App::finish_deferred(http::Exchange& exchange, std::exception_ptr error) {
+  auto& begun = static_cast<Begun&>(exchange);
   auto& context = begun.pending->context;
   const auto& request = context.request();
   bool succeeded = false;
@@ -292,7 +303,7 @@ void App::conclude(const http::Request& request, Begun& begun) {
 }
 
 http::Response App::handle(http::Request& request) {
-  auto begun = begin(request);
+  auto begun = begin_request(request);
   if (begun.deferred) {
     std::promise<std::exception_ptr> ended;
     start_deferred(begun, [&ended](std::exception_ptr error) { ended.set_value(error); });

@@ -5,6 +5,7 @@
 
 #include "api/context.hpp"
 #include "errors/api_error.hpp"
+#include "http/application.hpp"
 #include "http/request.hpp"
 #include "http/router.hpp"
 #include "observability/metrics.hpp"
@@ -42,7 +43,7 @@ struct RouteSpec {
   DeferredHandler deferred;  // instead of `handler`, for a write that is one store call
 };
 
-class App {
+class App final : public http::Application {
  public:
   App(store::Store& store, auth::Authenticator& authenticator, auth::Generations& generations,
       ratelimit::Limiter& limiter, Settings settings);
@@ -69,11 +70,10 @@ class App {
     const RouteSpec* route;
     RequestContext context;
   };
-  struct Begun {
+  struct Begun final : http::Exchange {
     std::chrono::steady_clock::time_point started;
     Outcome outcome;
-    http::Response response;                  // the answer, when `pending` is empty
-    std::unique_ptr<Pending> pending;         // else: run complete() (on a worker), or
+    std::unique_ptr<Pending> pending;         // when `response` is not the answer yet: complete()
     std::unique_ptr<DeferredWrite> deferred;  // when set: start_deferred(), then finish_deferred()
   };
 
@@ -87,16 +87,19 @@ class App {
   // cached list page). Otherwise the handler (a list that
   // may scan, a write that waits for its group commit) is left in `pending` for complete(),
   // which the server runs on a worker so that it never holds up other connections.
-  Begun begin(http::Request& request);
-  http::Response complete(Begun& begun);
+  // (http::Application, for the server.)
+  std::unique_ptr<http::Exchange> begin(http::Request& request) override;
+  http::Response complete(http::Exchange& exchange) override;
   // For a deferred write: starts it; `done` runs on a store thread when it has ended, and the
   // server then calls finish_deferred() (on the connection's thread) for the answer.
-  void start_deferred(Begun& begun, store::WriteDone done);
-  http::Response finish_deferred(Begun& begun, std::exception_ptr error);
+  void start_deferred(http::Exchange& exchange, http::WriteDone done) override;
+  http::Response finish_deferred(http::Exchange& exchange, std::exception_ptr error) override;
 
   // For failures found by the transport before a request is complete (413, 431, malformed
   // HTTP): renders, logs and counts them like any other response.
-  http::Response transport_error(const errors::ApiError& error, const http::Request& partial);
+  http::Response transport_error(const errors::ApiError& error, const http::Request& partial) override;
+  void connection_opened() override { metrics_->connection_opened(); }
+  void connection_closed() override { metrics_->connection_closed(); }
 
   observability::Metrics& metrics() { return *metrics_; }
   const Settings& settings() const { return settings_; }
@@ -115,6 +118,7 @@ class App {
   template <typename Stage>
   http::Response guarded(const http::Request& request, Stage&& stage);
   void conclude(const http::Request& request, Begun& begun);
+  Begun begin_request(http::Request& request);
   // Spends the principal's token and organization budgets; 429 when either is exhausted.
   void rate_limit(const auth::Principal& principal, Outcome& outcome);
   // After a failed authentication: spends the client address's failure budget and turns

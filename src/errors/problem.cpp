@@ -1,8 +1,8 @@
 #include "errors/problem.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 namespace ok::errors {
 namespace {
@@ -79,6 +79,8 @@ std::string render_problem(const ApiError& error, std::uint64_t trace_id) {
   body["type"] = fmt::format("https://httpstatuses.com/{}", code);
   body["instance"] = fmt::format("kong:trace:{}", trace_id);
   body["detail"] = utf8_safe(error.detail());
+  // Kong's own clients (decK, go-kong, the UI's lists) read `message`, not `detail`.
+  body["message"] = body["detail"];
   if (error.status() == Status::bad_request) {
     boost::json::array params;
     params.reserve(error.invalid_parameters().size());

@@ -1,6 +1,8 @@
 #pragma once
 // Renders an ApiError as an RFC 7807 problem+json document, the one format every non-2xx
-// answer of openkonnect uses.
+// answer of openkonnect uses: `status`, `title`, `type`, `instance`, `detail`, and `message`
+// (a copy of `detail` for Kong's own clients, decK and the UI's lists, which read only that
+// key); a 400 adds `invalid_parameters`.
 
 #include "errors/api_error.hpp"
 

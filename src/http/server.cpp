@@ -1,6 +1,5 @@
 #include "http/server.hpp"
 
-#include "api/app.hpp"
 #include "errors/api_error.hpp"
 #include "http/beast_parse.hpp"
 #include "observability/log.hpp"
@@ -36,7 +35,7 @@ constexpr std::chrono::milliseconds kLingerTime{2000};
 
 class Server::Impl {
  public:
-  Impl(api::App& app, ServerOptions options)
+  Impl(Application& app, ServerOptions options)
       : app_(app),
         options_(std::move(options)),
         threads_(options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency())),
@@ -57,7 +56,7 @@ class Server::Impl {
 
   class Session;
 
-  api::App& app_;
+  Application& app_;
   ServerOptions options_;
   unsigned threads_;
   // Accepting, signals and the shutdown sequence run on this context (on run()'s thread), on
@@ -209,9 +208,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     const bool keep_alive = message.keep_alive();
     detail::fill_request(std::move(message), request_);
-    auto begun = std::make_shared<api::App::Begun>(server_.app_.begin(request_));
-    if (begun->deferred) return start_deferred(begun, keep_alive);
-    if (!begun->pending) return write(std::move(begun->response), keep_alive);
+    std::shared_ptr<Exchange> begun = server_.app_.begin(request_);
+    if (begun->next == Exchange::Next::deferred_write) return start_deferred(begun, keep_alive);
+    if (begun->next == Exchange::Next::respond) return write(std::move(begun->response), keep_alive);
     // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
     // request_ is not touched by anyone else) and writes the answer on its own strand.
     busy_ = true;
@@ -226,7 +225,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   // A write that no thread waits for: the store's writer calls back once it is durable (or
   // failed), and the answer is made and written back here, on the connection's own thread.
-  void start_deferred(const std::shared_ptr<api::App::Begun>& begun, bool keep_alive) {
+  void start_deferred(const std::shared_ptr<Exchange>& begun, bool keep_alive) {
     busy_ = true;
     server_.deferred_in_flight_.fetch_add(1);
     server_.app_.start_deferred(
@@ -327,7 +326,7 @@ void Server::Impl::do_accept() {
       socket.close(ignored);
     } else {
       open_.fetch_add(1);
-      app_.metrics().connection_opened();
+      app_.connection_opened();
       std::make_shared<Session>(*this, std::move(socket))->start();
     }
     do_accept();
@@ -336,7 +335,7 @@ void Server::Impl::do_accept() {
 
 void Server::Impl::session_closed() {
   open_.fetch_sub(1);
-  app_.metrics().connection_closed();
+  app_.connection_closed();
   if (draining_) asio::post(control_, [this] { finish_if_drained(); });
 }
 
@@ -406,7 +405,7 @@ void Server::Impl::run(const std::function<void(std::uint16_t)>& on_listening) {
   while (deferred_in_flight_.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
-Server::Server(api::App& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {}
+Server::Server(Application& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {}
 Server::~Server() = default;
 
 void Server::run(const std::function<void(std::uint16_t)>& on_listening) { impl_->run(on_listening); }

@@ -9,6 +9,7 @@
 // at once. SIGTERM/SIGINT stop accepting, let in-flight requests finish, and return from
 // run() within shutdown_grace.
 
+#include "http/application.hpp"
 #include "http/request.hpp"
 
 #include <chrono>
@@ -16,10 +17,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
-namespace ok::api {
-class App;
-}
 
 namespace ok::http {
 
@@ -42,7 +39,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(api::App& app, ServerOptions options);
+  Server(Application& app, ServerOptions options);
   ~Server();
 
   // Binds, then serves until SIGTERM or SIGINT. Throws std::runtime_error if it cannot bind.

@@ -237,8 +237,9 @@ def assert_problem(resp, status, detail=None):
     assert resp.status_code == status, "expected %d, got %d: %s" % (status, resp.status_code, resp.text[:500])
     assert resp.headers.get("Content-Type", "").startswith("application/problem+json"), resp.headers
     body = resp.json()
-    for key in ("status", "title", "type", "instance", "detail"):
+    for key in ("status", "title", "type", "instance", "detail", "message"):
         assert key in body, "missing %s in %s" % (key, body)
+    assert body["message"] == body["detail"], body
     assert body["status"] == status and isinstance(body["status"], int)
     assert body["title"] == TITLES[status]
     assert TRACE_RE.match(body["instance"]), body["instance"]

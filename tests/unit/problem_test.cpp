@@ -1,7 +1,7 @@
 #include "errors/problem.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace {
 
@@ -14,13 +14,16 @@ boost::json::object render(const ApiError& e, std::uint64_t trace = 42) {
   return boost::json::parse(ok::errors::render_problem(e, trace)).as_object();
 }
 
-TEST(Problem, NotFoundHasTheFiveFields) {
+TEST(Problem, NotFoundHasTheSixFields) {
   auto body = render(ApiError::not_found("The requested control plane was not found."), 123456789);
   EXPECT_EQ(body.at("status").as_int64(), 404);
   EXPECT_EQ(body.at("title").as_string(), "Not Found");
   EXPECT_EQ(body.at("type").as_string(), "https://httpstatuses.com/404");
   EXPECT_EQ(body.at("instance").as_string(), "kong:trace:123456789");
   EXPECT_EQ(body.at("detail").as_string(), "The requested control plane was not found.");
+  // Kong's clients read `message`: always the same text as `detail`.
+  EXPECT_EQ(body.at("message").as_string(), body.at("detail").as_string());
+  EXPECT_EQ(body.size(), 6u);
   EXPECT_FALSE(body.contains("invalid_parameters"));
 }
 
@@ -72,8 +75,8 @@ namespace {
 // Regression found by fuzz/request_fuzzer.cpp: a query key with a raw 0xFF byte was echoed
 // into the problem body, which then was not valid UTF-8 (so not JSON).
 TEST(Problem, EchoedClientTextIsValidUtf8) {
-  ok::errors::InvalidParameter p{.field = "[filter][\xFF]", .rule = Rule::invalid, .reason = "bad \xC0\xAF key",
-                                 .source = Source::query};
+  ok::errors::InvalidParameter p{
+      .field = "[filter][\xFF]", .rule = Rule::invalid, .reason = "bad \xC0\xAF key", .source = Source::query};
   const auto text = ok::errors::render_problem(ApiError::bad_request(p), 1);
   auto body = boost::json::parse(text).as_object();
   const auto& item = body.at("invalid_parameters").as_array()[0].as_object();
