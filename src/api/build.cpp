@@ -1,5 +1,6 @@
 #include "api/build.hpp"
 
+#include "api/config/routes.hpp"
 #include "api/control_planes/routes.hpp"
 #include "api/identity/routes.hpp"
 #include "api/system/routes.hpp"
@@ -12,6 +13,7 @@ std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authent
   system::register_routes(*app);
   identity::register_routes(*app);
   control_planes::register_routes(*app);
+  config::register_routes(*app);
   app->finalize();
   return app;
 }

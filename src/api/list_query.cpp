@@ -15,11 +15,14 @@ using errors::InvalidParameter;
 using errors::Rule;
 using errors::Source;
 
-InvalidParameter query_problem(std::string field, Rule rule, std::string reason, std::optional<std::int64_t> limit = {}) {
-  return {.field = std::move(field), .rule = rule, .reason = std::move(reason), .source = Source::query, .limit = limit};
+InvalidParameter query_problem(std::string field, Rule rule, std::string reason,
+                               std::optional<std::int64_t> limit = {}) {
+  return {
+      .field = std::move(field), .rule = rule, .reason = std::move(reason), .source = Source::query, .limit = limit};
 }
 
-// "filter[name][contains]" -> {"name", "contains"}; "filter[name]" -> {"name", ""}.
+}  // namespace
+
 bool split_filter_key(std::string_view key, std::string& field, std::string& op) {
   if (!key.starts_with("filter[")) return false;
   auto rest = key.substr(7);
@@ -33,6 +36,8 @@ bool split_filter_key(std::string_view key, std::string& field, std::string& op)
   op.assign(rest.substr(1, rest.size() - 2));
   return !op.empty() && op.find_first_of("[]") == std::string::npos;
 }
+
+namespace {
 
 std::optional<std::int64_t> parse_integer(std::string_view s) {
   std::int64_t v = 0;
@@ -69,8 +74,8 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
       } else if (*n < 1) {
         problems.push_back(query_problem(key, Rule::min, "must be at least 1", 1));
       } else if (is_size && *n > spec.max_page_size) {
-        problems.push_back(query_problem(key, Rule::max, fmt::format("must be at most {}", spec.max_page_size),
-                                         spec.max_page_size));
+        problems.push_back(
+            query_problem(key, Rule::max, fmt::format("must be at most {}", spec.max_page_size), spec.max_page_size));
       } else if (!is_size && *n > 1'000'000'000) {
         problems.push_back(query_problem(key, Rule::max, "must be at most 1000000000", 1'000'000'000));
       } else {
@@ -90,9 +95,9 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
       std::string_view direction = space == std::string_view::npos ? "" : s.substr(space + 1);
       const bool known = std::find(spec.sort_fields.begin(), spec.sort_fields.end(), field) != spec.sort_fields.end();
       if (!known || (direction != "" && direction != "asc" && direction != "desc")) {
-        InvalidParameter p = query_problem("sort", Rule::enum_,
-                                           fmt::format("\"sort\" field must contain any of: [{}]",
-                                                       fmt::join(spec.sort_fields, ", ")));
+        InvalidParameter p =
+            query_problem("sort", Rule::enum_,
+                          fmt::format("\"sort\" field must contain any of: [{}]", fmt::join(spec.sort_fields, ", ")));
         for (const auto& f : spec.sort_fields) p.choices.emplace_back(f);
         problems.push_back(std::move(p));
         continue;
@@ -109,7 +114,8 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
         std::optional<std::string> v;
         if (colon != std::string::npos) v = item.substr(colon + 1);
         if (k.empty() || (v && v->empty())) {
-          problems.push_back(query_problem("labels", Rule::is_label, fmt::format("[{}] is not a valid label selector", item)));
+          problems.push_back(
+              query_problem("labels", Rule::is_label, fmt::format("[{}] is not a valid label selector", item)));
           continue;
         }
         q.labels.emplace_back(std::move(k), std::move(v));
@@ -131,16 +137,18 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
         }
         return f.field == field;
       });
-      const std::string field_path = op.empty() ? fmt::format("[filter][{}]", field)
-                                                : fmt::format("[filter][{}][{}]", field, op);
+      const std::string field_path =
+          op.empty() ? fmt::format("[filter][{}]", field) : fmt::format("[filter][{}][{}]", field, op);
       if (spec_it == spec.filters.end()) {
-        problems.push_back(query_problem(field_path, Rule::invalid, fmt::format("[{}] is not a supported filter field", field)));
+        problems.push_back(
+            query_problem(field_path, Rule::invalid, fmt::format("[{}] is not a supported filter field", field)));
         continue;
       }
       const FilterSpec& f = *spec_it;
       if (op.empty()) op = "eq";
       if (std::find(f.operators.begin(), f.operators.end(), op) == f.operators.end()) {
-        problems.push_back(query_problem(field_path, Rule::invalid, fmt::format("[{}] is not a supported filter operation", op)));
+        problems.push_back(
+            query_problem(field_path, Rule::invalid, fmt::format("[{}] is not a supported filter operation", op)));
         continue;
       }
       FilterTerm term{field, op, {}};
@@ -159,8 +167,8 @@ ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec
           ok = false;
         } else if (f.kind == FilterKind::enumeration &&
                    std::find(f.choices.begin(), f.choices.end(), v) == f.choices.end()) {
-          InvalidParameter p = query_problem(field_path, Rule::enum_,
-                                             fmt::format("must be one of [{}]", fmt::join(f.choices, ", ")));
+          InvalidParameter p =
+              query_problem(field_path, Rule::enum_, fmt::format("must be one of [{}]", fmt::join(f.choices, ", ")));
           for (const auto& c : f.choices) p.choices.emplace_back(c);
           problems.push_back(std::move(p));
           ok = false;

@@ -49,4 +49,8 @@ struct ListQuery {
 // Throws errors::ApiError (400) listing every invalid parameter.
 ListQuery parse_list_query(const http::QueryParams& params, const ListSpec& spec);
 
+// "filter[name][contains]" -> {"name", "contains"}; "filter[name]" -> {"name", ""}; false when
+// the key is not of that form.
+bool split_filter_key(std::string_view key, std::string& field, std::string& op);
+
 }  // namespace ok::api

@@ -33,10 +33,14 @@ const Grant* find_grant(std::string_view entity_type, std::string_view role) {
 
 bool grants(const Grant& g, Verb verb) {
   switch (verb) {
-    case Verb::read: return g.read;
-    case Verb::create: return g.create;
-    case Verb::update: return g.update;
-    case Verb::remove: return g.remove;
+    case Verb::read:
+      return g.read;
+    case Verb::create:
+      return g.create;
+    case Verb::update:
+      return g.update;
+    case Verb::remove:
+      return g.remove;
   }
   return false;
 }
@@ -68,6 +72,56 @@ Decision decide(const std::vector<store::RoleAssignment>& roles, const Action& a
     needed = action.verb == Verb::create ? "Creator" : action.verb == Verb::read ? "Viewer" : "Admin";
   } else {
     needed = "Admin";
+  }
+  return {false, needed};
+}
+
+namespace {
+
+// Which control-plane roles write which family of configuration entities (beyond Admin, which
+// writes them all). The role names are Konnect's (/v3/roles, "control_planes").
+struct FamilyRole {
+  std::string_view role;
+  std::string_view family;
+};
+constexpr std::array kFamilyRoles = {
+    FamilyRole{"Deployer", "services"},        FamilyRole{"Deployer", "routes"},
+    FamilyRole{"Deployer", "plugins"},         FamilyRole{"Gateway Service Admin", "services"},
+    FamilyRole{"Route Admin", "routes"},       FamilyRole{"Plugin Admin", "plugins"},
+    FamilyRole{"Consumer Admin", "consumers"}, FamilyRole{"Certificate Admin", "certificates"},
+    FamilyRole{"SNI Admin", "snis"},           FamilyRole{"Upstream Admin", "upstreams"},
+    FamilyRole{"Key Admin", "keys"},           FamilyRole{"Vault Admin", "vaults"},
+};
+
+bool writes_family(std::string_view role, std::string_view family) {
+  if (role == "Admin") return true;
+  for (const auto& fr : kFamilyRoles) {
+    if (fr.role == role && fr.family == family) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Decision decide_config(const std::vector<store::RoleAssignment>& roles, const ConfigAction& action) {
+  if (action.verb == Verb::read) {
+    auto d = decide(roles, {kControlPlanes, Verb::read, action.control_plane_id});
+    if (!d.allowed) d.required_role = "Viewer";
+    return d;
+  }
+  for (const auto& r : roles) {
+    if (r.entity_type_name == kOrganization) {
+      if (r.role_name == "Admin") return {true, {}};
+      continue;
+    }
+    if (r.entity_type_name != kControlPlanes) continue;
+    if (r.entity_id != "*" && r.entity_id != action.control_plane_id) continue;
+    if (writes_family(r.role_name, action.family)) return {true, {}};
+  }
+  // Name the narrowest role that would do (Admin always would).
+  std::string needed = "Admin";
+  for (const auto& fr : kFamilyRoles) {
+    if (fr.family == action.family && fr.role != "Deployer") needed = fr.role;
   }
   return {false, needed};
 }

@@ -35,6 +35,19 @@ struct Decision {
 
 Decision decide(const std::vector<store::RoleAssignment>& roles, const Action& action);
 
+// The gateway configuration of one control plane. Reading it takes what reading the control
+// plane takes; writing an entity takes Admin on the control plane (or on all of them), or the
+// role Konnect gives for that family of entities ("services" -> Gateway Service Admin,
+// Deployer; see permissions.cpp), or Organization Admin.
+struct ConfigAction {
+  std::string_view control_plane_id;
+  std::string_view
+      family;  // "services", "routes", "plugins", "consumers", "certificates", "snis", "upstreams", "keys", "vaults"
+  Verb verb = Verb::read;
+};
+// A refused write names the family's own role ("Gateway Service Admin") or "Admin".
+Decision decide_config(const std::vector<store::RoleAssignment>& roles, const ConfigAction& action);
+
 // True when the principal can read every entity of the type (so lists need no per-row check).
 bool can_read_all(const std::vector<store::RoleAssignment>& roles, std::string_view entity_type);
 // Ids of entities of `entity_type` the principal holds some role on.

@@ -18,6 +18,7 @@ std::string_view rule_name(Rule rule) {
     case Rule::is_uuid: return "is_uuid";
     case Rule::is_date_time: return "is_date_time";
     case Rule::is_label: return "is_label";
+    case Rule::is_null: return "is_null";
     case Rule::matches_regex: return "matches_regex";
     case Rule::unknown_property: return "unknown_property";
     case Rule::missing_reference: return "missing_reference";

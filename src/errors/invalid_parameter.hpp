@@ -25,6 +25,7 @@ enum class Rule {
   is_uuid,
   is_date_time,
   is_label,
+  is_null,
   matches_regex,
   unknown_property,
   missing_reference,

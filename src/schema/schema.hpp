@@ -21,7 +21,7 @@ enum class Kind {
   uuid,       // string holding a UUID
   date_time,  // RFC 3339 string
   enumeration,
-  labels,     // map of string -> string, validated with the `is_label` rule
+  labels,  // map of string -> string, validated with the `is_label` rule
   object,
   array,
   any,
@@ -38,7 +38,7 @@ struct Field {
   Kind kind = Kind::string;
   bool required = false;
   bool nullable = false;
-  bool read_only = false;  // present in responses only; in a request body it is unknown_property
+  bool read_only = false;                  // present in responses only; in a request body it is unknown_property
   std::optional<std::int64_t> min_length;  // strings, in characters
   std::optional<std::int64_t> max_length;
   std::optional<std::int64_t> minimum;  // integers and numbers
@@ -46,9 +46,9 @@ struct Field {
   std::optional<std::int64_t> min_items;  // arrays; for labels, the number of keys
   std::optional<std::int64_t> max_items;
   bool unique_items = false;
-  std::vector<std::string> choices;     // enumeration
+  std::vector<std::string> choices;      // enumeration
   const ObjectSchema* object = nullptr;  // object, or the items of an array of objects
-  Kind items = Kind::any;               // array item kind
+  Kind items = Kind::any;                // array item kind
   StringCheck check;
 };
 

@@ -1,9 +1,9 @@
 #include "schema/validator.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/format.h>
 
 #include "util/ids.hpp"
 
@@ -35,34 +35,46 @@ void add(InvalidParameters& out, std::string field, Rule rule, std::string reaso
 
 std::string_view kind_article(Kind kind) {
   switch (kind) {
-    case Kind::integer: return "an integer";
-    case Kind::number: return "a number";
-    case Kind::boolean: return "a boolean";
+    case Kind::integer:
+      return "an integer";
+    case Kind::number:
+      return "a number";
+    case Kind::boolean:
+      return "a boolean";
     case Kind::labels:
-    case Kind::object: return "an object";
-    case Kind::array: return "an array";
-    default: return "a string";
+    case Kind::object:
+      return "an object";
+    case Kind::array:
+      return "an array";
+    default:
+      return "a string";
   }
 }
 
 Rule kind_rule(Kind kind) {
   switch (kind) {
-    case Kind::integer: return Rule::is_integer;
-    case Kind::number: return Rule::is_number;
-    case Kind::boolean: return Rule::is_boolean;
+    case Kind::integer:
+      return Rule::is_integer;
+    case Kind::number:
+      return Rule::is_number;
+    case Kind::boolean:
+      return Rule::is_boolean;
     case Kind::labels:
-    case Kind::object: return Rule::is_object;
-    case Kind::array: return Rule::is_array;
-    default: return Rule::is_string;
+    case Kind::object:
+      return Rule::is_object;
+    case Kind::array:
+      return Rule::is_array;
+    default:
+      return Rule::is_string;
   }
 }
 
-// Serialization with object keys sorted, so that two equal objects compare equal whatever
-// the order their keys were sent in.
-std::string canonical(const bj::value& v) {
+}  // namespace
+
+std::string canonical_json(const bj::value& v) {
   if (v.is_object()) {
     std::vector<std::pair<std::string, std::string>> members;
-    for (const auto& [k, m] : v.get_object()) members.emplace_back(bj::serialize(bj::string(k)), canonical(m));
+    for (const auto& [k, m] : v.get_object()) members.emplace_back(bj::serialize(bj::string(k)), canonical_json(m));
     std::sort(members.begin(), members.end());
     std::string out = "{";
     for (const auto& [k, m] : members) {
@@ -77,13 +89,15 @@ std::string canonical(const bj::value& v) {
     std::string out = "[";
     for (const auto& item : v.get_array()) {
       if (out.size() > 1) out.push_back(',');
-      out.append(canonical(item));
+      out.append(canonical_json(item));
     }
     out.push_back(']');
     return out;
   }
   return bj::serialize(v);
 }
+
+namespace {
 
 // An integer that fits in int64 (what every integer field is stored as). A double counts
 // when it is a whole number within range; the range is checked before any conversion.
@@ -103,7 +117,8 @@ void validate_object(const bj::value& value, const ObjectSchema& schema, Mode mo
 void validate_value(const bj::value& value, const Field& field, Mode mode, const std::string& path,
                     InvalidParameters& out) {
   if (value.is_null()) {
-    if (!field.nullable) add(out, path, kind_rule(field.kind), fmt::format("must be {}, not null", kind_article(field.kind)));
+    if (!field.nullable)
+      add(out, path, kind_rule(field.kind), fmt::format("must be {}, not null", kind_article(field.kind)));
     return;
   }
   switch (field.kind) {
@@ -128,7 +143,8 @@ void validate_value(const bj::value& value, const Field& field, Mode mode, const
         bool found = false;
         for (const auto& c : field.choices) found = found || c == s;
         if (!found) {
-          InvalidParameter p{.field = path, .rule = Rule::enum_,
+          InvalidParameter p{.field = path,
+                             .rule = Rule::enum_,
                              .reason = fmt::format("must be one of [{}]", fmt::join(field.choices, ", "))};
           for (const auto& c : field.choices) p.choices.emplace_back(c);
           out.push_back(std::move(p));
@@ -140,12 +156,14 @@ void validate_value(const bj::value& value, const Field& field, Mode mode, const
         if (length == 0) {
           add(out, path, Rule::min_length, "cannot be blank", field.min_length);
         } else {
-          add(out, path, Rule::min_length, fmt::format("must have at least {} characters", *field.min_length), field.min_length);
+          add(out, path, Rule::min_length, fmt::format("must have at least {} characters", *field.min_length),
+              field.min_length);
         }
         return;
       }
       if (field.max_length && length > *field.max_length) {
-        add(out, path, Rule::max_length, fmt::format("must have at most {} characters", *field.max_length), field.max_length);
+        add(out, path, Rule::max_length, fmt::format("must have at most {} characters", *field.max_length),
+            field.max_length);
         return;
       }
       if (field.check) {
@@ -209,7 +227,7 @@ void validate_value(const bj::value& value, const Field& field, Mode mode, const
         } else if (field.items != Kind::any) {
           validate_value(arr[i], item, mode, item_path, out);
         }
-        if (field.unique_items && out.size() == before && !seen.insert(canonical(arr[i])).second) {
+        if (field.unique_items && out.size() == before && !seen.insert(canonical_json(arr[i])).second) {
           add(out, item_path, Rule::invalid, "must not repeat an earlier item");
         }
       }
@@ -243,8 +261,8 @@ void validate_object(const bj::value& value, const ObjectSchema& schema, Mode mo
   }
 }
 
-constexpr std::array<std::string_view, 7> kReservedLabelPrefixes = {"kong", "konnect", "mesh", "kic",
-                                                                    "insomnia", "kuma", "_"};
+constexpr std::array<std::string_view, 7> kReservedLabelPrefixes = {"kong",     "konnect", "mesh", "kic",
+                                                                    "insomnia", "kuma",    "_"};
 
 bool is_label_char(char c, bool edge) {
   const auto u = static_cast<unsigned char>(c);
@@ -273,7 +291,8 @@ std::string label_value_problem(std::string_view value) {
   if (value.empty() || value.size() > 63) return "label values must have 1 to 63 characters";
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (!is_label_char(value[i], i == 0 || i + 1 == value.size())) {
-      return "label values must start and end with a letter or digit and contain only letters, digits, '-', '.' and '_'";
+      return "label values must start and end with a letter or digit and contain only letters, digits, '-', '.' and "
+             "'_'";
     }
   }
   return {};
@@ -301,7 +320,8 @@ void validate_labels(const bj::value& labels, std::string_view prefix, Mode mode
       add(out, path, Rule::is_label, "label values must be strings");
       continue;
     }
-    if (auto problem = label_value_problem(value.get_string()); !problem.empty()) add(out, path, Rule::is_label, problem);
+    if (auto problem = label_value_problem(value.get_string()); !problem.empty())
+      add(out, path, Rule::is_label, problem);
   }
 }
 

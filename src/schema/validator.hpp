@@ -19,14 +19,17 @@ enum class Mode {
 errors::InvalidParameters validate(const boost::json::value& body, const ObjectSchema& schema, Mode mode);
 
 // Appends the problems of one labels object at `prefix` ("labels").
-void validate_labels(const boost::json::value& labels, std::string_view prefix, Mode mode,
-                     std::int64_t max_labels, errors::InvalidParameters& out);
+void validate_labels(const boost::json::value& labels, std::string_view prefix, Mode mode, std::int64_t max_labels,
+                     errors::InvalidParameters& out);
 
 // Konnect label syntax, shared by every family that has labels.
 std::string label_key_problem(std::string_view key);
 std::string label_value_problem(std::string_view value);
 
 bool is_uuid(std::string_view text);
+// Serialization with object keys sorted, so that two equal values compare equal whatever the
+// order their keys were sent in.
+std::string canonical_json(const boost::json::value& value);
 bool is_rfc3339(std::string_view text);
 // Number of Unicode code points in valid UTF-8 text (bytes otherwise).
 std::size_t utf8_length(std::string_view text);

@@ -7,6 +7,7 @@
 // Errors: ConflictError for a unique-key clash, UnavailableError when the database cannot
 // serve the call. Backends: store/sqlite (embedded default); PostgreSQL comes later.
 
+#include "store/entity_store.hpp"
 #include "store/errors.hpp"
 #include "store/records.hpp"
 
@@ -253,8 +254,8 @@ class Store {
   // duplicate name.
   virtual std::optional<ControlPlane> modify_control_plane(const OrgId& org, const std::string& id,
                                                            const Mutate<ControlPlane>& mutate) = 0;
-  // Deletes a control plane and the role assignments scoped to it; a deleted member leaves
-  // its groups. InvariantError "group_not_empty" for a group that still has members.
+  // Deletes a control plane with its configuration and the role assignments scoped to it; a
+  // deleted member leaves its groups. InvariantError "group_not_empty" for a group that still has members.
   virtual bool delete_control_plane(const OrgId& org, const std::string& id) = 0;
   // The control planes among `ids` that exist in the organization.
   virtual std::vector<ControlPlane> find_control_planes(const OrgId& org, const std::vector<std::string>& ids) = 0;
@@ -270,6 +271,9 @@ class Store {
   virtual void change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
                                     const std::vector<std::string>& member_ids, std::int64_t now) = 0;
   virtual bool is_group_member(const OrgId& org, const std::string& control_plane_id) = 0;
+
+  // --- gateway configuration entities, per control plane (store/entity_store.hpp)
+  virtual EntityStore& entities() = 0;
 };
 
 // Opens the backend named by a database URL ("sqlite:PATH"), applying pending migrations.

@@ -2,10 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <fmt/format.h>
 #include <array>
 #include <chrono>
 #include <ctime>
-#include <fmt/format.h>
 #include <stdexcept>
 
 namespace ok::util {
@@ -98,7 +98,8 @@ bool parse_rfc3339(std::string_view s, std::int64_t& epoch_ms) {
   const int y = year - (month <= 2 ? 1 : 0);
   const int era = (y >= 0 ? y : y - 399) / 400;
   const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * static_cast<unsigned>(month + (month > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(day) - 1;
+  const unsigned doy =
+      (153 * static_cast<unsigned>(month + (month > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(day) - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
@@ -145,6 +146,14 @@ bool base64url_decode(std::string_view text, std::string& out) {
     }
   }
   return true;
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
 }
 
 }  // namespace ok::util

@@ -23,6 +23,9 @@ bool parse_rfc3339(std::string_view text, std::int64_t& epoch_ms);
 
 namespace ok::util {
 
+// ASCII lower-case (ids and other case-insensitive tokens).
+std::string to_lower(std::string_view text);
+
 // Base64url without padding, for opaque cursors.
 std::string base64url_encode(std::string_view data);
 // False when `text` is not base64url.

@@ -166,6 +166,50 @@ CREATE TRIGGER control_planes_names_update AFTER UPDATE OF name ON control_plane
   INSERT INTO control_plane_names (rowid, name) VALUES (NEW.seq, NEW.name);
 END;
 )sql"},
+      {4, "gateway configuration entities of every type", R"sql(
+-- Every entity type shares these four tables (store/entity_store.hpp): the entity as its JSON,
+-- and what the store enforces for it. unique_keys and tags repeat, as JSON arrays, the rows the
+-- entity owns in config_unique and config_tags, so that they can be removed exactly.
+CREATE TABLE config_entities (
+  control_plane_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  unique_keys TEXT NOT NULL DEFAULT '[]',
+  tags TEXT NOT NULL DEFAULT '[]'
+);
+-- Pages walk this index in id order (keyset pagination).
+CREATE UNIQUE INDEX config_entities_key ON config_entities (control_plane_id, type, id);
+
+CREATE TABLE config_unique (
+  control_plane_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (control_plane_id, type, key, value)
+) WITHOUT ROWID;
+
+CREATE TABLE config_references (
+  control_plane_id TEXT NOT NULL,
+  parent_type TEXT NOT NULL,
+  parent_id TEXT NOT NULL,
+  child_type TEXT NOT NULL,
+  child_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  on_delete INTEGER NOT NULL,
+  PRIMARY KEY (control_plane_id, parent_type, parent_id, child_type, child_id, field)
+) WITHOUT ROWID;
+CREATE INDEX config_references_child ON config_references (control_plane_id, child_type, child_id);
+
+CREATE TABLE config_tags (
+  control_plane_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (control_plane_id, type, tag, id)
+) WITHOUT ROWID;
+)sql"},
   };
   return all;
 }

@@ -7,6 +7,7 @@
 // does not undo the others and N concurrent writes cost one fsync instead of N.
 
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/entity_store.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -101,7 +102,11 @@ class SqliteStore final : public Store {
                             const std::vector<std::string>& member_ids, std::int64_t now) override;
   bool is_group_member(const OrgId& org, const std::string& control_plane_id) override;
 
+  EntityStore& entities() override { return entities_; }
+
  private:
+  friend class SqliteEntityStore;
+
   // A pooled read connection, returned to the pool when the lease ends.
   class ReaderLease {
    public:
@@ -150,6 +155,7 @@ class SqliteStore final : public Store {
   std::deque<WriteTask*> queue_;
   bool stopping_ = false;
   std::thread writer_thread_;
+  SqliteEntityStore entities_{*this};
 };
 
 }  // namespace ok::store::sqlite
