@@ -167,16 +167,21 @@ const FieldDef* RecordDef::find(std::string_view n) const {
   return nullptr;
 }
 
-RecordDef EntityDef::effective_record(const Subschema* sub) const {
-  RecordDef out = record;
-  if (!sub) return out;
-  for (const auto& replacement : sub->fields) {
-    for (auto& f : out.fields) {
-      if (f.name == replacement.name) f = replacement;
+const RecordDef& EntityDef::effective_record(const Subschema* sub) const {
+  if (!sub) return record;
+  std::lock_guard lock(effective_records->mutex);
+  auto& slot = effective_records->records[sub];
+  if (!slot) {
+    auto out = std::make_unique<RecordDef>(record);
+    for (const auto& replacement : sub->fields) {
+      for (auto& f : out->fields) {
+        if (f.name == replacement.name) f = replacement;
+      }
     }
+    out->checks.insert(out->checks.end(), sub->checks.begin(), sub->checks.end());
+    slot = std::move(out);
   }
-  out.checks.insert(out.checks.end(), sub->checks.begin(), sub->checks.end());
-  return out;
+  return *slot;
 }
 
 namespace fields {

@@ -20,7 +20,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -191,8 +193,16 @@ struct EntityDef {
   std::function<std::vector<std::string>()> subschema_names;
 
   const FieldDef* find(std::string_view field) const { return record.find(field); }
-  // The record with the sub-schema's replacements applied (a copy; plugins only).
-  RecordDef effective_record(const Subschema* sub) const;
+  // The record with the sub-schema's replacements applied; `record` itself when `sub` is null.
+  // Built once per sub-schema and kept (safe from any thread).
+  const RecordDef& effective_record(const Subschema* sub) const;
+
+  // (The cache behind effective_record; shared by copies of the description.)
+  struct EffectiveRecords {
+    std::mutex mutex;
+    std::map<const Subschema*, std::unique_ptr<const RecordDef>> records;
+  };
+  std::shared_ptr<EffectiveRecords> effective_records = std::make_shared<EffectiveRecords>();
 };
 
 // Builders for the field types; used with the modifiers above:

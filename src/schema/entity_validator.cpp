@@ -545,12 +545,7 @@ Processed process_entity(const bj::value& body, const EntityDef& def) {
       return p;
     }
   }
-  if (p.subschema) {
-    const auto record = def.effective_record(p.subschema);
-    p.entity = process_record(input, record, "", p.problems, &p.unresolved);
-  } else {
-    p.entity = process_record(input, def.record, "", p.problems, &p.unresolved);
-  }
+  p.entity = process_record(input, def.effective_record(p.subschema), "", p.problems, &p.unresolved);
   return p;
 }
 

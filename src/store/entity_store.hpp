@@ -14,6 +14,7 @@
 #include "store/records.hpp"
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@
 #include <vector>
 
 namespace ok::store {
+
+// Told how a write that nobody waits for ended: nullptr once it is durable, else its error.
+using WriteDone = std::function<void(std::exception_ptr)>;
 
 // An organization's control plane: the only scope entities live in. It is made only from a
 // ControlPlane record (which the store returned for the caller's organization), so a handler
@@ -171,6 +175,10 @@ class EntityStore {
   // Runs `work` in one durable write transaction: everything it does commits together when it
   // returns, or nothing does when it throws (the exception then reaches the caller).
   virtual void write(const Scope& scope, const std::function<void(EntityTransaction&)>& work) = 0;
+  // The same without waiting: returns at once; `done` runs on a store thread once the write is
+  // durable (nullptr) or has failed (the exception `work` or the commit threw). `done` must be
+  // quick and must not throw.
+  virtual void write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) = 0;
 };
 
 }  // namespace ok::store

@@ -132,8 +132,6 @@ inline constexpr std::size_t kMaxGroupsPerMember = 5;
 // the result would break a limit): nothing is written and the exception propagates.
 template <typename T>
 using Mutate = std::function<void(T&)>;
-// Told how a write that nobody waits for ended: nullptr once it is durable, else its error.
-using WriteDone = std::function<void(std::exception_ptr)>;
 
 // Changes whenever any process commits to the database: read without opening a transaction.
 // `modified_ns` is the wall-clock time of that last change, as the file system recorded it.

@@ -86,7 +86,42 @@ http::Response get(RequestContext& ctx, const Target& t) {
   return body_response(200, render(ctx, scope, *t.type, found->body));
 }
 
-http::Response create(RequestContext& ctx, const Target& t) {
+// Writes are checked and prepared on the I/O thread and committed by the store's writer; the
+// answer is made once the write is durable, with no thread waiting in between (DeferredWrite).
+// What the write needs outlives the request's stack in a shared WriteState.
+struct WriteState {
+  const ConfigEntity* type;
+  store::Scope scope;
+  bj::object entity;
+  bj::object input;
+  std::optional<store::EntityKey> existing_key;  // PUT: what the path names
+  std::string stored;                            // the JSON written
+};
+
+DeferredWrite entity_write(RequestContext& ctx, std::shared_ptr<WriteState> state, unsigned status,
+                           std::function<void(store::EntityTransaction&, WriteState&)> work) {
+  auto& entities = ctx.store().entities();
+  return {
+      [&entities, state, work = std::move(work)](store::WriteDone done) {
+        entities.write_then(
+            state->scope, [state, work](store::EntityTransaction& tx) { work(tx, *state); }, std::move(done));
+      },
+      [&ctx, state, status](std::exception_ptr error) {
+        if (error) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const store::UniqueViolation&) {
+            rethrow_write_error(*state->type);
+          } catch (const store::MissingReferenceError&) {
+            rethrow_write_error(*state->type);
+          }
+        }
+        return body_response(status, render(ctx, state->scope, *state->type, state->stored));
+      },
+  };
+}
+
+DeferredWrite create(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
   const auto parent = parent_id(ctx, scope, t);
@@ -94,25 +129,18 @@ http::Response create(RequestContext& ctx, const Target& t) {
   auto input = ctx.json_body();
   auto entity = validated_entity(ctx, scope, *t.type, input, parent_override(t, parent));
   refuse_group_writes(cp);
-  const bj::object input_object = input.is_object() ? input.get_object() : bj::object{};
-  std::string stored;
-  try {
-    ctx.store().entities().write(scope, [&](store::EntityTransaction& tx) {
-      const std::string id(entity.at("id").as_string());
-      if (tx.get(t.type->def.name, {"id", id})) throw store::UniqueViolation(t.type->def.name, "id", id, id);
-      stored = put_entity(tx, *t.type, entity, std::nullopt, input_object);
-    });
-  } catch (const store::UniqueViolation&) {
-    rethrow_write_error(*t.type);
-  } catch (const store::MissingReferenceError&) {
-    rethrow_write_error(*t.type);
-  }
-  return body_response(201, render(ctx, scope, *t.type, stored));
+  auto state = std::make_shared<WriteState>(WriteState{
+      t.type, scope, std::move(entity), input.is_object() ? std::move(input.as_object()) : bj::object{}, {}, {}});
+  return entity_write(ctx, state, 201, [](store::EntityTransaction& tx, WriteState& s) {
+    const std::string id(s.entity.at("id").as_string());
+    if (tx.get(s.type->def.name, {"id", id})) throw store::UniqueViolation(s.type->def.name, "id", id, id);
+    s.stored = put_entity(tx, *s.type, std::move(s.entity), std::nullopt, s.input);
+  });
 }
 
 // PUT: create or replace, by id or endpoint key; the body replaces the whole entity (what it
 // leaves out returns to its default).
-http::Response upsert(RequestContext& ctx, const Target& t) {
+DeferredWrite upsert(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
   const auto parent = parent_id(ctx, scope, t);
@@ -124,15 +152,15 @@ http::Response upsert(RequestContext& ctx, const Target& t) {
     throw errors::ApiError::bad_request(errors::invalid_path_id(t.type->param), "Request contains invalid ID format.");
   }
   auto input = ctx.json_body();
+  const auto& key = by_id ? std::string("id") : t.type->def.endpoint_key;
+  const std::string path_value = by_id ? util::to_lower(value) : value;
   if (input.is_object()) {
     // The path names the entity: a body that names another one is a mistake, not a rename.
-    const auto& key = by_id ? std::string("id") : t.type->def.endpoint_key;
-    const std::string path_value = by_id ? util::to_lower(value) : value;
     if (const auto* given = input.get_object().if_contains(key); given && !given->is_null()) {
-      const bool same = given->is_string() && (by_id ? util::to_lower(given->get_string()) == path_value
-                                                     : std::string_view(given->get_string()) == path_value);
-      if (!same && !(t.type->normalize_key && given->is_string() &&
-                     t.type->normalize_key(given->get_string()) == t.type->normalize_key(path_value))) {
+      const auto normalized = [&](std::string_view v) {
+        return by_id ? util::to_lower(v) : t.type->normalize_key ? t.type->normalize_key(v) : std::string(v);
+      };
+      if (!given->is_string() || normalized(given->get_string()) != normalized(path_value)) {
         throw errors::ApiError::bad_request(
             errors::InvalidParameter{
                 .field = key, .rule = errors::Rule::invalid, .reason = "must match the " + key + " in the path"},
@@ -143,28 +171,24 @@ http::Response upsert(RequestContext& ctx, const Target& t) {
   }
   auto entity = validated_entity(ctx, scope, *t.type, input, overrides);
   refuse_group_writes(cp);
-  const bj::object input_object = input.is_object() ? input.get_object() : bj::object{};
-  std::string stored;
-  try {
-    ctx.store().entities().write(scope, [&](store::EntityTransaction& tx) {
-      std::optional<store::StoredEntity> existing;
-      if (by_id) {
-        existing = tx.get(t.type->def.name, {"id", util::to_lower(value)});
-      } else if (!t.type->key_scope.empty()) {
-        const auto key = t.type->normalize_key ? t.type->normalize_key(value) : value;
-        existing = tx.get(t.type->def.name, {t.type->key_scope + "," + t.type->def.endpoint_key,
-                                             referenced_id(entity, t.type->key_scope) + '\x1f' + key});
-      } else {
-        existing = tx.get(t.type->def.name, {t.type->def.endpoint_key, value});
-      }
-      stored = put_entity(tx, *t.type, entity, existing, input_object);
-    });
-  } catch (const store::UniqueViolation&) {
-    rethrow_write_error(*t.type);
-  } catch (const store::MissingReferenceError&) {
-    rethrow_write_error(*t.type);
+  store::EntityKey existing_key{"id", path_value};
+  if (!by_id) {
+    const auto normalized = t.type->normalize_key ? t.type->normalize_key(value) : value;
+    existing_key = t.type->key_scope.empty()
+                       ? store::EntityKey{key, normalized}
+                       : store::EntityKey{t.type->key_scope + "," + key,
+                                          referenced_id(entity, t.type->key_scope) + '\x1f' + normalized};
   }
-  return body_response(200, render(ctx, scope, *t.type, stored));
+  auto state = std::make_shared<WriteState>(WriteState{t.type,
+                                                       scope,
+                                                       std::move(entity),
+                                                       input.is_object() ? std::move(input.as_object()) : bj::object{},
+                                                       std::move(existing_key),
+                                                       {}});
+  return entity_write(ctx, state, 200, [](store::EntityTransaction& tx, WriteState& s) {
+    const auto existing = tx.get(s.type->def.name, *s.existing_key);
+    s.stored = put_entity(tx, *s.type, std::move(s.entity), existing, s.input);
+  });
 }
 
 // DELETE: 204 whether or not the entity was there (the spec's wording).
@@ -190,11 +214,11 @@ http::Response remove(RequestContext& ctx, const Target& t) {
 void register_target(App& app, const std::string& collection, const std::string& item_param, const Target& t,
                      bool writes, bool item_reads, bool item_get) {
   app.route("GET", collection, [t](RequestContext& ctx) { return list(ctx, t); });
-  if (writes) app.route("POST", collection, [t](RequestContext& ctx) { return create(ctx, t); });
+  if (writes) app.deferred_route("POST", collection, [t](RequestContext& ctx) { return create(ctx, t); });
   const auto item_path = collection + "/{" + item_param + "}";
   if (item_reads && item_get) app.route("GET", item_path, [t](RequestContext& ctx) { return get(ctx, t); });
   if (writes) {
-    app.route("PUT", item_path, [t](RequestContext& ctx) { return upsert(ctx, t); });
+    app.deferred_route("PUT", item_path, [t](RequestContext& ctx) { return upsert(ctx, t); });
     app.route("DELETE", item_path, [t](RequestContext& ctx) { return remove(ctx, t); });
   }
 }

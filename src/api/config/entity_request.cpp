@@ -234,7 +234,7 @@ bj::object validated_entity(RequestContext& ctx, const store::Scope& scope, cons
   }
   auto p = schema::process_entity(body, type.def);
   if (check_references && (p.problems.empty() || !p.entity.empty())) {
-    const auto record = type.def.effective_record(p.subschema);
+    const auto& record = type.def.effective_record(p.subschema);
     resolve_references(ctx, scope, record, p);
   }
   if (p.problems.empty() && type.complete) {
@@ -247,7 +247,7 @@ bj::object validated_entity(RequestContext& ctx, const store::Scope& scope, cons
 
 std::string put_entity(store::EntityTransaction& tx, const ConfigEntity& type, bj::object entity,
                        const std::optional<store::StoredEntity>& existing, const bj::object& input) {
-  const auto record = type.def.effective_record(subschema_of(type, entity));
+  const auto& record = type.def.effective_record(subschema_of(type, entity));
   const auto now_ms = util::now_ms();
   std::optional<bj::value> created_at;
   if (existing) {

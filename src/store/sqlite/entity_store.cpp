@@ -329,4 +329,13 @@ void SqliteEntityStore::write(const Scope& scope, const std::function<void(Entit
   });
 }
 
+void SqliteEntityStore::write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) {
+  db_.write_then(
+      [scope, work = std::move(work)](Connection& c) {
+        Transaction tx(c, scope);
+        work(tx);
+      },
+      std::move(done));
+}
+
 }  // namespace ok::store::sqlite

@@ -19,6 +19,7 @@ class SqliteEntityStore final : public EntityStore {
                                         const std::string& parent_id, const std::string& child_type,
                                         const std::string& field) override;
   void write(const Scope& scope, const std::function<void(EntityTransaction&)>& work) override;
+  void write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) override;
 
  private:
   SqliteStore& db_;
