@@ -124,9 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const char* name;
   };
   const Case cases[] = {
-      {&api::control_planes::create_schema(), schema::Mode::create, "control plane create"},
-      {&api::control_planes::update_schema(), schema::Mode::update, "control plane update"},
-      {&api::control_planes::create_schema(), schema::Mode::update, "control plane create schema, update mode"},
+      {&api::control_planes::request_schema(), schema::Mode::create, "control plane create"},
+      {&api::control_planes::request_schema(), schema::Mode::update, "control plane update"},
       {&every_kind_schema(), schema::Mode::create, "every kind, create"},
       {&every_kind_schema(), schema::Mode::update, "every kind, update"},
       {&open_schema(), schema::Mode::create, "open, create"},

@@ -202,7 +202,7 @@ const std::string kCreateBody =
     R"("proxy_urls":[{"host":"example.com","port":443,"protocol":"https"}],"labels":{"env":"test","team":"a"}})";
 
 void BM_ParseAndValidateCreateBody(benchmark::State& state) {
-  const auto& schema = ok::api::control_planes::create_schema();
+  const auto& schema = ok::api::control_planes::request_schema();
   for (auto _ : state) {
     auto body = ok::json::parse_body(kCreateBody);
     auto problems = ok::schema::validate(body, schema, ok::schema::Mode::create);
@@ -212,7 +212,7 @@ void BM_ParseAndValidateCreateBody(benchmark::State& state) {
 BENCHMARK(BM_ParseAndValidateCreateBody);
 
 void BM_ValidateInvalidBody(benchmark::State& state) {
-  const auto& schema = ok::api::control_planes::create_schema();
+  const auto& schema = ok::api::control_planes::request_schema();
   const auto body =
       ok::json::parse_body(R"({"name":"x","description":5,"cluster_type":"NOPE","id":"1","labels":{"kong":"x"}})");
   for (auto _ : state) benchmark::DoNotOptimize(ok::schema::validate(body, schema, ok::schema::Mode::create));

@@ -39,6 +39,7 @@ struct Field {
   bool required = false;
   bool nullable = false;
   bool read_only = false;                  // present in responses only; in a request body it is unknown_property
+  bool immutable = false;                  // set at creation only: in an update (Mode::update), unknown_property
   std::optional<std::int64_t> min_length;  // strings, in characters
   std::optional<std::int64_t> max_length;
   std::optional<std::int64_t> minimum;  // integers and numbers

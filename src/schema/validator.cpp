@@ -244,8 +244,9 @@ void validate_object(const bj::value& value, const ObjectSchema& schema, Mode mo
   for (const auto& [key, member] : obj) {
     const Field* field = schema.find(key);
     const std::string path = join_path(prefix, key);
-    if (!field || field->read_only) {
-      if (!schema.additional_properties || (field && field->read_only)) {
+    const bool not_writable = field && (field->read_only || (field->immutable && mode == Mode::update));
+    if (!field || not_writable) {
+      if (!schema.additional_properties || not_writable) {
         add(out, path, Rule::unknown_property, fmt::format("property {} should not exist", std::string_view(key)));
       }
       continue;

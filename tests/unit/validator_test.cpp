@@ -110,8 +110,7 @@ TEST(Validator, MissingRequiredField) {
 
 TEST(Validator, UpdateModeDoesNotEnforceRequired) {
   EXPECT_TRUE(check("{}", widget_schema(), Mode::update).empty());
-  EXPECT_TRUE(check("{}", cp::create_schema(), Mode::update).empty());
-  EXPECT_TRUE(check("{}", cp::update_schema(), Mode::update).empty());
+  EXPECT_TRUE(check("{}", cp::request_schema(), Mode::update).empty());
   // ...but still checks what is present.
   only(check(R"({"title":5})", widget_schema(), Mode::update), "title", Rule::is_string);
 }
@@ -153,27 +152,27 @@ TEST(Validator, FormattedStrings) {
 // ---------------------------------------------------------------- limits
 
 TEST(Validator, MinLengthCarriesMinimum) {
-  auto p = only(check(R"({"name":"a"})", cp::create_schema()), "name", Rule::min_length);
+  auto p = only(check(R"({"name":"a"})", cp::request_schema()), "name", Rule::min_length);
   EXPECT_EQ(p.limit, 2);
-  p = only(check(R"({"name":""})", cp::create_schema()), "name", Rule::min_length);
+  p = only(check(R"({"name":""})", cp::request_schema()), "name", Rule::min_length);
   EXPECT_EQ(p.limit, 2);
 }
 
 TEST(Validator, MaxLengthCarriesMaximum) {
   const std::string body = R"({"name":")" + repeat("x", 257) + R"("})";
-  auto p = only(check(body, cp::create_schema()), "name", Rule::max_length);
+  auto p = only(check(body, cp::request_schema()), "name", Rule::max_length);
   EXPECT_EQ(p.limit, 256);
-  EXPECT_TRUE(check(R"({"name":")" + repeat("x", 256) + R"("})", cp::create_schema()).empty());
+  EXPECT_TRUE(check(R"({"name":")" + repeat("x", 256) + R"("})", cp::request_schema()).empty());
 }
 
 TEST(Validator, LengthIsCountedInCharactersNotBytes) {
   // 256 two-byte characters are 512 bytes but within the 256-character limit.
-  EXPECT_TRUE(check(R"({"name":")" + repeat("\xC3\xA9", 256) + R"("})", cp::create_schema()).empty());
-  auto p = only(check(R"({"name":")" + repeat("\xE2\x82\xAC", 257) + R"("})", cp::create_schema()), "name",
+  EXPECT_TRUE(check(R"({"name":")" + repeat("\xC3\xA9", 256) + R"("})", cp::request_schema()).empty());
+  auto p = only(check(R"({"name":")" + repeat("\xE2\x82\xAC", 257) + R"("})", cp::request_schema()), "name",
                 Rule::max_length);
   EXPECT_EQ(p.limit, 256);
   // One four-byte emoji is one character: below the minimum of 2.
-  only(check(R"({"name":"\uD83D\uDE00"})", cp::create_schema()), "name", Rule::min_length);
+  only(check(R"({"name":"\uD83D\uDE00"})", cp::request_schema()), "name", Rule::min_length);
 }
 
 TEST(Validator, NumberBoundsCarryMinimumAndMaximum) {
@@ -208,21 +207,21 @@ TEST(Validator, EnumListsChoices) {
 }
 
 TEST(Validator, ControlPlaneClusterTypeEnumHasEveryChoice) {
-  auto p = only(check(R"({"name":"cp","cluster_type":"CLUSTER_TYPE_NOPE"})", cp::create_schema()), "cluster_type",
+  auto p = only(check(R"({"name":"cp","cluster_type":"CLUSTER_TYPE_NOPE"})", cp::request_schema()), "cluster_type",
                 Rule::enum_);
   ASSERT_EQ(p.choices.size(), cp::kClusterTypes.size());
   for (std::size_t i = 0; i < cp::kClusterTypes.size(); ++i) {
     EXPECT_EQ(std::string_view(p.choices[i].as_string()), cp::kClusterTypes[i]);
   }
   for (auto type : cp::kClusterTypes) {
-    EXPECT_TRUE(check(R"({"name":"cp","cluster_type":")" + std::string(type) + R"("})", cp::create_schema()).empty())
+    EXPECT_TRUE(check(R"({"name":"cp","cluster_type":")" + std::string(type) + R"("})", cp::request_schema()).empty())
         << type;
   }
 }
 
 TEST(Validator, AuthTypeEnum) {
-  EXPECT_TRUE(check(R"({"name":"cp","auth_type":"pki_client_certs"})", cp::create_schema()).empty());
-  auto p = only(check(R"({"name":"cp","auth_type":"mtls"})", cp::create_schema()), "auth_type", Rule::enum_);
+  EXPECT_TRUE(check(R"({"name":"cp","auth_type":"pki_client_certs"})", cp::request_schema()).empty());
+  auto p = only(check(R"({"name":"cp","auth_type":"mtls"})", cp::request_schema()), "auth_type", Rule::enum_);
   EXPECT_EQ(p.choices.size(), 2u);
 }
 
@@ -234,7 +233,7 @@ TEST(Validator, UnknownAndReadOnlyKeysAreUnknownProperty) {
   only(check(R"({"title":"t","id":"0b7f5a3c-1d2e-4f60-8a9b-0c1d2e3f4a5b"})", widget_schema()), "id",
        Rule::unknown_property);
   for (const char* key : {"id", "config", "created_at", "updated_at"}) {
-    only(check(R"({"name":"cp",")" + std::string(key) + R"(":"x"})", cp::create_schema()), key,
+    only(check(R"({"name":"cp",")" + std::string(key) + R"(":"x"})", cp::request_schema()), key,
          Rule::unknown_property);
   }
 }
@@ -251,12 +250,16 @@ TEST(Validator, ReadOnlyRequiredFieldIsNotDemanded) {
 }
 
 TEST(Validator, ControlPlaneUpdateRejectsImmutableFields) {
-  only(check(R"({"cluster_type":"CLUSTER_TYPE_CONTROL_PLANE"})", cp::update_schema(), Mode::update), "cluster_type",
+  only(check(R"({"cluster_type":"CLUSTER_TYPE_CONTROL_PLANE"})", cp::request_schema(), Mode::update), "cluster_type",
        Rule::unknown_property);
-  only(check(R"({"cloud_gateway":false})", cp::update_schema(), Mode::update), "cloud_gateway",
+  only(check(R"({"cloud_gateway":false})", cp::request_schema(), Mode::update), "cloud_gateway",
        Rule::unknown_property);
-  EXPECT_TRUE(check(R"({"name":"renamed","description":"d","auth_type":"pki_client_certs"})", cp::update_schema(),
+  EXPECT_TRUE(check(R"({"name":"renamed","description":"d","auth_type":"pki_client_certs"})", cp::request_schema(),
                     Mode::update)
+                  .empty());
+  // The same fields are accepted, and checked, when creating.
+  EXPECT_TRUE(check(R"({"name":"cp","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE","cloud_gateway":false})",
+                    cp::request_schema())
                   .empty());
 }
 
@@ -265,7 +268,7 @@ TEST(Validator, ControlPlaneSpecExampleIsValid) {
       R"({"name":"Test Control Plane","description":"A test control plane for exploration.",)"
       R"("cluster_type":"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER","cloud_gateway":false,)"
       R"("proxy_urls":[{"host":"example.com","port":443,"protocol":"https"}],"labels":{"env":"test"}})",
-      cp::create_schema());
+      cp::request_schema());
   EXPECT_TRUE(problems.empty()) << dump(problems);
 }
 
@@ -280,10 +283,10 @@ TEST(Validator, ProxyUrlItemPaths) {
   auto problems = check(
       R"({"name":"cp","proxy_urls":[{"host":"a.example","port":443,"protocol":"https"},)"
       R"({"host":"b.example","port":"80","protocol":"http"}]})",
-      cp::create_schema());
+      cp::request_schema());
   only(problems, "proxy_urls[1].port", Rule::is_integer);
 
-  problems = check(R"({"name":"cp","proxy_urls":[{"port":0,"protocol":"","extra":1}]})", cp::create_schema());
+  problems = check(R"({"name":"cp","proxy_urls":[{"port":0,"protocol":"","extra":1}]})", cp::request_schema());
   EXPECT_EQ(problems.size(), 4u) << dump(problems);
   ASSERT_NE(find(problems, "proxy_urls[0].host"), nullptr) << dump(problems);
   EXPECT_EQ(find(problems, "proxy_urls[0].host")->rule, Rule::required);
@@ -295,14 +298,14 @@ TEST(Validator, ProxyUrlItemPaths) {
   ASSERT_NE(find(problems, "proxy_urls[0].extra"), nullptr);
   EXPECT_EQ(find(problems, "proxy_urls[0].extra")->rule, Rule::unknown_property);
 
-  only(check(R"({"name":"cp","proxy_urls":[{"host":"h","port":65536,"protocol":"http"}]})", cp::create_schema()),
+  only(check(R"({"name":"cp","proxy_urls":[{"host":"h","port":65536,"protocol":"http"}]})", cp::request_schema()),
        "proxy_urls[0].port", Rule::max);
-  only(check(R"({"name":"cp","proxy_urls":["h:80"]})", cp::create_schema()), "proxy_urls[0]", Rule::is_object);
+  only(check(R"({"name":"cp","proxy_urls":["h:80"]})", cp::request_schema()), "proxy_urls[0]", Rule::is_object);
 }
 
 TEST(Validator, NestedObjectsRequireTheirFieldsEvenInUpdateMode) {
   // A proxy URL replaces the old one whole, so its fields stay required in a PATCH.
-  only(check(R"({"proxy_urls":[{"host":"h","port":80}]})", cp::update_schema(), Mode::update),
+  only(check(R"({"proxy_urls":[{"host":"h","port":80}]})", cp::request_schema(), Mode::update),
        "proxy_urls[0].protocol", Rule::required);
 }
 
@@ -312,7 +315,7 @@ TEST(Validator, ProxyUrlsAtMostFive) {
     if (i) items += ",";
     items += R"({"host":"h)" + std::to_string(i) + R"(","port":80,"protocol":"http"})";
   }
-  auto p = only(check(R"({"name":"cp","proxy_urls":[)" + items + "]}", cp::create_schema()), "proxy_urls",
+  auto p = only(check(R"({"name":"cp","proxy_urls":[)" + items + "]}", cp::request_schema()), "proxy_urls",
                 Rule::max_items);
   EXPECT_EQ(p.limit, 5);
 }
@@ -321,7 +324,7 @@ TEST(Validator, UniqueItemsReportsTheRepeat) {
   auto problems = check(
       R"({"name":"cp","proxy_urls":[{"host":"h","port":80,"protocol":"http"},)"
       R"({"host":"other","port":80,"protocol":"http"},{"host":"h","port":80,"protocol":"http"}]})",
-      cp::create_schema());
+      cp::request_schema());
   ASSERT_EQ(problems.size(), 1u) << dump(problems);
   EXPECT_EQ(problems[0].field, "proxy_urls[2]");
   EXPECT_EQ(problems[0].rule, Rule::invalid);
@@ -336,7 +339,7 @@ TEST(Validator, UniqueItemsIgnoresObjectKeyOrder) {
   auto problems = check(
       R"({"name":"cp","proxy_urls":[{"host":"h","port":80,"protocol":"http"},)"
       R"({"protocol":"http","port":80,"host":"h"}]})",
-      cp::create_schema());
+      cp::request_schema());
   ASSERT_EQ(problems.size(), 1u) << dump(problems);
   EXPECT_EQ(problems[0].field, "proxy_urls[1]");
 }
@@ -347,7 +350,7 @@ TEST(Validator, ReportsEveryProblemAtOnce) {
   auto problems = check(
       R"({"name":"x","cluster_type":"nope","cloud_gateway":"yes","id":"1","labels":{"kong-x":"v"},)"
       R"("proxy_urls":[{"host":"h","port":"p","protocol":"http"}],"mystery":true})",
-      cp::create_schema());
+      cp::request_schema());
   EXPECT_EQ(problems.size(), 7u) << dump(problems);
   const std::pair<const char*, Rule> expected[] = {
       {"name", Rule::min_length},       {"cluster_type", Rule::enum_},       {"cloud_gateway", Rule::is_boolean},
@@ -362,7 +365,7 @@ TEST(Validator, ReportsEveryProblemAtOnce) {
 }
 
 TEST(Validator, MissingRequiredAndOtherProblemsTogether) {
-  auto problems = check(R"({"description":5,"auth_type":"x"})", cp::create_schema());
+  auto problems = check(R"({"description":5,"auth_type":"x"})", cp::request_schema());
   EXPECT_EQ(problems.size(), 3u) << dump(problems);
   EXPECT_NE(find(problems, "name"), nullptr);
   EXPECT_NE(find(problems, "description"), nullptr);
@@ -385,7 +388,7 @@ TEST(Labels, ValidLabels) {
 TEST(Labels, MustBeAnObject) {
   only(labels("[]"), "labels", Rule::is_object);
   only(labels(R"("env:prod")"), "labels", Rule::is_object);
-  only(check(R"({"name":"cp","labels":["a"]})", cp::create_schema()), "labels", Rule::is_object);
+  only(check(R"({"name":"cp","labels":["a"]})", cp::request_schema()), "labels", Rule::is_object);
 }
 
 TEST(Labels, KeyLength) {
@@ -449,22 +452,22 @@ TEST(Labels, AtMostFifty) {
   EXPECT_TRUE(labels(many(50)).empty());
   auto p = only(labels(many(51)), "labels", Rule::max_items);
   EXPECT_EQ(p.limit, 50);
-  p = only(check(R"({"name":"cp","labels":)" + many(51) + "}", cp::create_schema()), "labels", Rule::max_items);
+  p = only(check(R"({"name":"cp","labels":)" + many(51) + "}", cp::request_schema()), "labels", Rule::max_items);
   EXPECT_EQ(p.limit, 50);
 }
 
 TEST(Labels, NullValueOnlyInUpdateMode) {
   EXPECT_TRUE(labels(R"({"env":null})", Mode::update).empty());
   only(labels(R"({"env":null})", Mode::create), "labels.env", Rule::is_label);
-  EXPECT_TRUE(check(R"({"labels":{"env":null}})", cp::update_schema(), Mode::update).empty());
-  only(check(R"({"name":"cp","labels":{"env":null}})", cp::create_schema(), Mode::create), "labels.env",
+  EXPECT_TRUE(check(R"({"labels":{"env":null}})", cp::request_schema(), Mode::update).empty());
+  only(check(R"({"name":"cp","labels":{"env":null}})", cp::request_schema(), Mode::create), "labels.env",
        Rule::is_label);
   // A null value does not excuse a bad key.
   only(labels(R"({"kong":null})", Mode::update), "labels.kong", Rule::is_label);
 }
 
 TEST(Labels, NullLabelsObjectIsRejected) {
-  only(check(R"({"name":"cp","labels":null})", cp::create_schema()), "labels", Rule::is_object);
+  only(check(R"({"name":"cp","labels":null})", cp::request_schema()), "labels", Rule::is_object);
 }
 
 TEST(Labels, EveryBadLabelIsReported) {
@@ -546,7 +549,7 @@ namespace {
 
 // Regressions found by fuzz/json_validator_fuzzer.cpp.
 TEST(ValidatorRegressions, HugeNumbersForIntegerFieldsAreRangeErrorsNotCrashes) {
-  const auto& schema = ok::api::control_planes::create_schema();
+  const auto& schema = ok::api::control_planes::request_schema();
   for (const char* port : {"1e20", "-1e20", "18446744073709551615", "9.3e18"}) {
     auto body = boost::json::parse(fmt::format(R"({{"name":"ab","proxy_urls":[{{"host":"h","port":{},"protocol":"https"}}]}})", port));
     auto problems = ok::schema::validate(body, schema, ok::schema::Mode::create);
@@ -557,7 +560,7 @@ TEST(ValidatorRegressions, HugeNumbersForIntegerFieldsAreRangeErrorsNotCrashes) 
 
 TEST(ValidatorRegressions, AnEmptyKeyIsNamedNotBlank) {
   auto body = boost::json::parse(R"({"name":"ab","":1})");
-  auto problems = ok::schema::validate(body, ok::api::control_planes::create_schema(), ok::schema::Mode::create);
+  auto problems = ok::schema::validate(body, ok::api::control_planes::request_schema(), ok::schema::Mode::create);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].field, R"([""])");
   EXPECT_EQ(problems[0].rule, ok::errors::Rule::unknown_property);

@@ -22,9 +22,7 @@ const schema::ObjectSchema& proxy_url_schema() {
 
 std::vector<std::string> cluster_type_choices() { return {kClusterTypes.begin(), kClusterTypes.end()}; }
 
-Field name_field(bool required) {
-  return {.name = "name", .kind = Kind::string, .required = required, .min_length = 2, .max_length = 256};
-}
+Field name_field() { return {.name = "name", .kind = Kind::string, .required = true, .min_length = 2, .max_length = 256}; }
 Field description_field() { return {.name = "description", .kind = Kind::string, .max_length = 2048}; }
 Field auth_type_field() {
   return {.name = "auth_type", .kind = Kind::enumeration, .choices = {"pinned_client_certs", "pki_client_certs"}};
@@ -40,29 +38,15 @@ Field read_only(std::string name) { return {.name = std::move(name), .read_only 
 
 }  // namespace
 
-const schema::ObjectSchema& create_schema() {
+const schema::ObjectSchema& request_schema() {
+  // cluster_type and cloud_gateway are chosen at creation: in a PATCH they are unknown_property,
+  // as the spec's UpdateControlPlaneRequest (additionalProperties: false) lacks them.
   static const schema::ObjectSchema s{{
-      name_field(true),
+      name_field(),
       description_field(),
-      Field{.name = "cluster_type", .kind = Kind::enumeration, .choices = cluster_type_choices()},
+      Field{.name = "cluster_type", .kind = Kind::enumeration, .immutable = true, .choices = cluster_type_choices()},
       auth_type_field(),
-      Field{.name = "cloud_gateway", .kind = Kind::boolean},
-      proxy_urls_field(),
-      labels_field(),
-      read_only("id"),
-      read_only("config"),
-      read_only("created_at"),
-      read_only("updated_at"),
-  }};
-  return s;
-}
-
-const schema::ObjectSchema& update_schema() {
-  // cluster_type and cloud_gateway are immutable: absent here, so sending them is unknown_property.
-  static const schema::ObjectSchema s{{
-      name_field(false),
-      description_field(),
-      auth_type_field(),
+      Field{.name = "cloud_gateway", .kind = Kind::boolean, .immutable = true},
       proxy_urls_field(),
       labels_field(),
       read_only("id"),

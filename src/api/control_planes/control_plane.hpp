@@ -14,8 +14,8 @@ inline constexpr std::array<std::string_view, 6> kClusterTypes = {
     "CLUSTER_TYPE_CONTROL_PLANE", "CLUSTER_TYPE_K8S_INGRESS_CONTROLLER", "CLUSTER_TYPE_CONTROL_PLANE_GROUP",
     "CLUSTER_TYPE_SERVERLESS",    "CLUSTER_TYPE_KAFKA_NATIVE_EVENT_PROXY", "CLUSTER_TYPE_SERVERLESS_V1"};
 
-const schema::ObjectSchema& create_schema();
-const schema::ObjectSchema& update_schema();
+// Creates (Mode::create) and PATCHes (Mode::update) are validated against this one schema.
+const schema::ObjectSchema& request_schema();
 
 boost::json::object to_json(const store::ControlPlane& cp, const Settings& settings);
 

@@ -53,7 +53,7 @@ store::ControlPlane load(RequestContext& ctx) {
 // has made it durable, with no thread parked in between (see api::DeferredWrite).
 DeferredWrite create(RequestContext& ctx) {
   ctx.authorize({auth::kControlPlanes, Verb::create, {}});
-  auto body = ctx.validated_body(create_schema(), schema::Mode::create);
+  auto body = ctx.validated_body(request_schema(), schema::Mode::create);
   auto cp = std::make_shared<store::ControlPlane>();
   cp->id = util::new_uuid();
   cp->org_id = ctx.org().str();
@@ -179,7 +179,7 @@ http::Response get(RequestContext& ctx) {
 http::Response update(RequestContext& ctx) {
   auto cp = load(ctx);
   ctx.authorize({auth::kControlPlanes, Verb::update, cp.id});
-  auto body = ctx.validated_body(update_schema(), schema::Mode::update);
+  auto body = ctx.validated_body(request_schema(), schema::Mode::update);
   std::optional<store::ControlPlane> updated;
   try {
     updated = ctx.store().modify_control_plane(ctx.org(), cp.id, [&](store::ControlPlane& current) {
