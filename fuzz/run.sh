@@ -18,12 +18,12 @@
 #                                       at a time: no -jobs/-workers on a shared machine.
 #   fuzz/run.sh build                   only builds.
 #
-# TARGET is one of: request, json_validator, query, token (fuzz/TARGET_fuzzer.cpp).
+# TARGET is one of: request, json_validator, query, token, entity (fuzz/TARGET_fuzzer.cpp).
 # The build directory can be changed with OPENKONNECT_FUZZ_BUILD (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${OPENKONNECT_FUZZ_BUILD:-build-fuzz}
-targets=(request json_validator query token)
+targets=(request json_validator query token entity)
 
 usage() {
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2

@@ -34,9 +34,10 @@ FieldDef FieldDef::unique_field() const {
   return f;
 }
 
-FieldDef FieldDef::null_only() const {
+FieldDef FieldDef::null_only(std::string reason) const {
   FieldDef f = *this;
   f.must_be_null = true;
+  f.null_reason = std::move(reason);
   return f;
 }
 

@@ -67,6 +67,7 @@ struct FieldDef {
   bool immutable = false;
   bool unique = false;
   bool must_be_null = false;   // Kong's `eq = null` (no_consumer, no_route …)
+  std::string null_reason;     // why it must be null ("" : "must be null")
   bool referenceable = false;  // may hold a vault reference ("{vault://…}") instead of a value
   AutoValue auto_value = AutoValue::none;
   // Strings: length in characters (Kong rejects "" unless len_min is set to 0). Arrays, sets
@@ -96,7 +97,7 @@ struct FieldDef {
   FieldDef no_default() const;
   FieldDef immutable_field() const;
   FieldDef unique_field() const;
-  FieldDef null_only() const;
+  FieldDef null_only(std::string reason = {}) const;
   FieldDef vault_referenceable() const;
   FieldDef auto_generated(AutoValue value) const;
   FieldDef len(std::optional<std::int64_t> min, std::optional<std::int64_t> max = std::nullopt) const;

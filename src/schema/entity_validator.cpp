@@ -505,7 +505,9 @@ bj::object process_record(const bj::object& input, const RecordDef& record, std:
     } else {
       value = check_value(*given, field, path, ctx);
     }
-    if (field.must_be_null && !value.is_null()) add(out, path, Rule::is_null, "must be null");
+    if (field.must_be_null && !value.is_null()) {
+      add(out, path, Rule::is_null, field.null_reason.empty() ? std::string("must be null") : field.null_reason);
+    }
     result.emplace(field.name, std::move(value));
   }
   for (const auto& check : record.checks) {

@@ -206,7 +206,12 @@ http::Response remove(RequestContext& ctx, const Target& t) {
     ctx.store().entities().write(scope,
                                  [&](store::EntityTransaction& tx) { tx.remove(t.type->def.name, found->id, force); });
   } catch (const store::ReferencedError&) {
-    rethrow_write_error(*t.type);
+    std::string what = found->id;
+    if (!t.type->def.endpoint_key.empty()) {
+      const auto key = referenced_id(bj::parse(found->body).as_object(), t.type->def.endpoint_key);
+      if (!key.empty()) what = key;
+    }
+    rethrow_write_error(*t.type, what);
   }
   return empty_response(204);
 }

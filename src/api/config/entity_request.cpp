@@ -280,7 +280,7 @@ std::string put_entity(store::EntityTransaction& tx, const ConfigEntity& type, b
   return row.body;
 }
 
-void rethrow_write_error(const ConfigEntity& type) {
+void rethrow_write_error(const ConfigEntity& type, const std::string& what) {
   try {
     throw;
   } catch (const store::UniqueViolation& e) {
@@ -296,8 +296,8 @@ void rethrow_write_error(const ConfigEntity& type) {
   } catch (const store::ReferencedError& e) {
     std::string ids;
     for (const auto& id : e.child_ids()) ids += (ids.empty() ? "" : ", ") + id;
-    throw ApiError::conflict(fmt::format("{} is still referenced by {} [{}]; delete them first{}.", type.def.display,
-                                         e.child_type(), ids,
+    throw ApiError::conflict(fmt::format("{}{} is still referenced by {} [{}]; delete them first{}.", type.def.display,
+                                         what.empty() ? std::string() : " [" + what + "]", e.child_type(), ids,
                                          type.def.name == "services" ? ", or delete with force=true" : ""));
   }
 }

@@ -52,8 +52,9 @@ boost::json::object validated_entity(RequestContext& ctx, const store::Scope& sc
 std::string put_entity(store::EntityTransaction& tx, const ConfigEntity& type, boost::json::object entity,
                        const std::optional<store::StoredEntity>& existing, const boost::json::object& input);
 
-// The store's errors of a write, as the contract's answers (409, 400 missing_reference).
-[[noreturn]] void rethrow_write_error(const ConfigEntity& type);
+// The store's errors of a write, as the contract's answers (409, 400 missing_reference);
+// `what` names the entity a refused delete was about (its endpoint key or id).
+[[noreturn]] void rethrow_write_error(const ConfigEntity& type, const std::string& what = {});
 
 // The stored JSON as a client sees it (with computed members such as a certificate's snis).
 std::string render(RequestContext& ctx, const store::Scope& scope, const ConfigEntity& type, const std::string& body);

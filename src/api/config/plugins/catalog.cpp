@@ -13,9 +13,14 @@ schema::Subschema plugin(std::string name, schema::RecordDef config, PluginOptio
   schema::Subschema sub{.name = std::move(name)};
   sub.fields.push_back(record("config", std::move(config)));
   sub.fields.push_back(options.protocols ? *options.protocols : schema::typedefs::protocols_http());
-  if (options.no_consumer) sub.fields.push_back(foreign("consumer", "consumers", "username").cascade().null_only());
-  if (options.no_route) sub.fields.push_back(foreign("route", "routes", "name").cascade().null_only());
-  if (options.no_service) sub.fields.push_back(foreign("service", "services", "name").cascade().null_only());
+  auto cannot = [&](const char* what) { return "plugin [" + sub.name + "] cannot be configured on a " + what; };
+  if (options.no_consumer) {
+    sub.fields.push_back(foreign("consumer", "consumers", "username").cascade().null_only(cannot("consumer")));
+  }
+  if (options.no_route) sub.fields.push_back(foreign("route", "routes", "name").cascade().null_only(cannot("route")));
+  if (options.no_service) {
+    sub.fields.push_back(foreign("service", "services", "name").cascade().null_only(cannot("service")));
+  }
   return sub;
 }
 
