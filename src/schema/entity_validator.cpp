@@ -123,7 +123,6 @@ bool contains_value(const std::vector<bj::value>& values, const bj::value& v) {
 struct Context {
   InvalidParameters& out;
   std::vector<UnresolvedReference>* unresolved;
-  std::string_view top_field;  // the entity field being processed (for UnresolvedReference)
 };
 
 bj::value check_value(const bj::value& value, const FieldDef& field, const std::string& path, Context& ctx);
@@ -282,8 +281,9 @@ bj::value check_foreign(const bj::value& value, const FieldDef& field, const std
         return value;
       }
       if (ctx.unresolved) {
-        ctx.unresolved->push_back(
-            {path, std::string(ctx.top_field), field.reference, field.reference_key, std::string(key->get_string())});
+        // The entity's own field that holds the reference: the path up to its first '.' or '['.
+        const std::string top(std::string_view(path).substr(0, path.find_first_of(".[")));
+        ctx.unresolved->push_back({path, top, field.reference, field.reference_key, std::string(key->get_string())});
       }
       return bj::object{{field.reference_key, *key}};
     }
@@ -476,7 +476,7 @@ bj::object process_record(const bj::object& input, const RecordDef& record, std:
     bj::value value = it->value();
     working.erase(it);
     if (value.is_null()) continue;
-    Context ctx{out, unresolved, shorthand.field.name};
+    Context ctx{out, unresolved};
     const auto before = out.size();
     check_value(value, shorthand.field, path, ctx);
     if (out.size() != before) continue;
@@ -492,8 +492,11 @@ bj::object process_record(const bj::object& input, const RecordDef& record, std:
   result.reserve(record.fields.size());
   for (const auto& field : record.fields) {
     const auto path = field_path(prefix, field.name);
-    Context ctx{out, unresolved, prefix.empty() ? std::string_view(field.name) : prefix};
+    Context ctx{out, unresolved};
     const auto* given = working.if_contains(field.name);
+    // A generated value (an id, a credential key) sent as null is generated, as when left out.
+    const bool generated = field.auto_value == AutoValue::uuid || field.auto_value == AutoValue::random_key;
+    if (given && given->is_null() && generated) given = nullptr;
     bj::value value;
     if (!given) {
       value = missing_value(field, path, ctx);

@@ -129,7 +129,15 @@ void resolve_references(RequestContext& ctx, const store::Scope& scope, const sc
   auto& store = ctx.store().entities();
   for (const auto& u : p.unresolved) {
     if (auto found = store.get(scope, u.entity, {u.key, u.value})) {
-      p.entity[u.field] = bj::object{{"id", found->id}};
+      // The reference is where its path says: a member of the entity, or of a record in it.
+      bj::object* holder = &p.entity;
+      std::string_view path = u.path;
+      for (auto dot = path.find('.'); dot != std::string_view::npos && holder; dot = path.find('.')) {
+        auto* next = holder->if_contains(path.substr(0, dot));
+        holder = next && next->is_object() ? &next->get_object() : nullptr;
+        path.remove_prefix(dot + 1);
+      }
+      if (holder) (*holder)[path] = bj::object{{"id", found->id}};
     } else {
       p.problems.push_back(
           {.field = schema::field_path(u.path, u.key),

@@ -111,33 +111,36 @@ class Transaction final : public EntityTransaction {
   }
 
   void put(const EntityRow& row) override {
-    const auto existing = owned_by(c_, cp_, row.type, row.id);
-    if (existing) release(c_, cp_, row.type, row.id, *existing);
-
+    // Everything that can refuse the write is checked before anything changes, so a refused
+    // put leaves the entity as it was, even for a caller that goes on with its transaction.
     Query holder(c_, "SELECT id FROM config_unique WHERE control_plane_id = ? AND type = ? AND key = ? AND value = ?");
-    Query insert_key(c_, "INSERT INTO config_unique (control_plane_id, type, key, value, id) VALUES (?, ?, ?, ?, ?)");
     for (const auto& [k, v] : row.unique_keys) {
       holder->bind(1, cp_).bind(2, row.type).bind(3, k).bind(4, v);
-      if (holder->step()) throw UniqueViolation(row.type, k, v, holder->text(0));
+      if (holder->step() && holder->text(0) != row.id) throw UniqueViolation(row.type, k, v, holder->text(0));
       holder->reset();
+    }
+    Query parent(c_, "SELECT 1 FROM config_entities WHERE control_plane_id = ? AND type = ? AND id = ?");
+    for (const auto& r : row.references) {
+      parent->bind(1, cp_).bind(2, r.parent_type).bind(3, r.parent_id);
+      if (!parent->step()) throw MissingReferenceError(r);
+      parent->reset();
+    }
+
+    const auto existing = owned_by(c_, cp_, row.type, row.id);
+    if (existing) release(c_, cp_, row.type, row.id, *existing);
+    Query insert_key(c_, "INSERT INTO config_unique (control_plane_id, type, key, value, id) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& [k, v] : row.unique_keys) {
       insert_key->bind(1, cp_).bind(2, row.type).bind(3, k).bind(4, v).bind(5, row.id).run();
       insert_key->reset();
     }
-
-    Query parent(c_, "SELECT 1 FROM config_entities WHERE control_plane_id = ? AND type = ? AND id = ?");
     Query insert_ref(c_,
                      "INSERT OR IGNORE INTO config_references (control_plane_id, parent_type, parent_id, child_type, "
                      "child_id, field, on_delete) VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (const auto& r : row.references) {
-      // An entity may reference itself only in principle; no entity type does.
-      parent->bind(1, cp_).bind(2, r.parent_type).bind(3, r.parent_id);
-      if (!parent->step()) throw MissingReferenceError(r);
-      parent->reset();
       insert_ref->bind(1, cp_).bind(2, r.parent_type).bind(3, r.parent_id).bind(4, row.type).bind(5, row.id);
       insert_ref->bind(6, r.field).bind(7, static_cast<int>(r.on_delete)).run();
       insert_ref->reset();
     }
-
     Query insert_tag(c_, "INSERT OR IGNORE INTO config_tags (control_plane_id, type, tag, id) VALUES (?, ?, ?, ?)");
     for (const auto& t : row.tags) {
       insert_tag->bind(1, cp_).bind(2, row.type).bind(3, t).bind(4, row.id).run();
