@@ -7,13 +7,23 @@
 #    binary is given, the build dependencies through scripts/setup.sh);
 # 2. builds Release into build/ (scripts/build.sh build -DOPENKONNECT_TESTS=OFF);
 # 3. runs bench/suite.py under /usr/bin/python3, bounded to 10 minutes: baselines, scenarios,
-#    memory and start-up; prints a markdown report and writes it to bench/results/latest.md.
+#    memory and start-up; prints a markdown report and writes it to bench/results/latest.md;
+# 4. runs bench/config_suite.py the same way, bounded to 10 minutes: the gateway configuration
+#    (100 000 core entities PUT, dumped and paged, against baselines measured in the same run);
+#    report in bench/results/config-latest.md.
 #
+# BENCH_ONLY=base runs only step 3, BENCH_ONLY=config only step 4 (both: unset).
 # OPENKONNECT_BENCH_BIN=path/to/openkonnect skips steps 2 and the build dependencies and measures
-# that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT)
-# are described in bench/suite.py and docs/BENCHMARKS.md.
+# that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT;
+# BENCH_CONFIG_OUTPUT, BENCH_CONFIG_BUDGET for step 4) are described in bench/suite.py,
+# bench/config_suite.py and docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_ONLY=${BENCH_ONLY:-}
+case "$BENCH_ONLY" in
+  "" | base | config) ;;
+  *) echo "bench: BENCH_ONLY must be empty, 'base' or 'config'" >&2; exit 2 ;;
+esac
 t0=$(date +%s.%N)
 
 packages=(wrk nginx python3 python3-requests sqlite3 procps coreutils)
@@ -41,6 +51,16 @@ fi
 BENCH_BUILD_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 export BENCH_BUILD_SECONDS
 
-# The whole measurement is bounded: SIGTERM after 10 minutes (the suite then stops every
-# process it started), SIGKILL 20 seconds later.
-exec timeout -k 20 600 /usr/bin/python3 "$PWD/bench/suite.py"
+# Each measurement is bounded: SIGTERM after 10 minutes (the suite then stops every process it
+# started), SIGKILL 20 seconds later. The configuration suite runs even if the first one failed;
+# the exit status is the first failure's.
+status=0
+if [ "$BENCH_ONLY" != config ]; then
+  timeout -k 20 600 /usr/bin/python3 "$PWD/bench/suite.py" || status=$?
+fi
+if [ "$BENCH_ONLY" != base ]; then
+  config_status=0
+  timeout -k 20 600 /usr/bin/python3 "$PWD/bench/config_suite.py" || config_status=$?
+  if [ "$status" -eq 0 ]; then status=$config_status; fi
+fi
+exit "$status"

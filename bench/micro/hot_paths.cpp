@@ -2,6 +2,7 @@
 // build/micro_benchmarks (see docs/BENCHMARKS.md). Each benchmark exercises the real code
 // with realistic inputs; the database-backed ones use a temporary SQLite file.
 
+#include "api/config/registry.hpp"
 #include "api/control_planes/control_plane.hpp"
 #include "api/generation_cache.hpp"
 #include "api/identity/organizations.hpp"
@@ -14,6 +15,7 @@
 #include "http/router.hpp"
 #include "json/parse.hpp"
 #include "ratelimit/gcra_limiter.hpp"
+#include "schema/entity_validator.hpp"
 #include "schema/validator.hpp"
 #include "store/store.hpp"
 #include "util/ids.hpp"
@@ -219,6 +221,39 @@ void BM_ValidateInvalidBody(benchmark::State& state) {
 }
 BENCHMARK(BM_ValidateInvalidBody);
 
+// Gateway configuration bodies: parsing alone (the baseline), then parsing and processing
+// against the entity's description (defaults, checks, rendering the JSON that is stored), as
+// a PUT of decK does.
+const std::string kServiceBody =
+    R"({"name":"orders","url":"https://orders.internal:8443/v1","retries":3,"tags":["team-a","prod"]})";
+const std::string kRouteBody =
+    R"({"name":"orders-api","paths":["/orders","~/orders/\\d+$"],"methods":["GET","POST"],)"
+    R"("hosts":["api.example.com"],"headers":{"x-version":["1"]},"service":{"id":"7f9c2ba4-e88f-4d2a-9a1c-3b5e6f708192"}})";
+const std::string kPluginBody =
+    R"({"name":"rate-limiting","service":{"id":"7f9c2ba4-e88f-4d2a-9a1c-3b5e6f708192"},)"
+    R"("config":{"minute":100,"hour":5000,"policy":"local"}})";
+
+void BM_ParseEntityBodyOnly(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(ok::json::parse_body(kPluginBody));
+}
+BENCHMARK(BM_ParseEntityBodyOnly);
+
+void process_and_render(benchmark::State& state, const char* type, const std::string& text) {
+  const auto& entity = *ok::api::config::Registry::get().by_name(type);
+  for (auto _ : state) {
+    auto processed = ok::schema::process_entity(ok::json::parse_body(text), entity.def);
+    if (!processed.problems.empty()) state.SkipWithError("the body is invalid");
+    const auto& record = entity.def.effective_record(processed.subschema);
+    benchmark::DoNotOptimize(boost::json::serialize(ok::schema::render_record(processed.entity, record)));
+  }
+}
+void BM_ProcessService(benchmark::State& state) { process_and_render(state, "services", kServiceBody); }
+BENCHMARK(BM_ProcessService);
+void BM_ProcessRoute(benchmark::State& state) { process_and_render(state, "routes", kRouteBody); }
+BENCHMARK(BM_ProcessRoute);
+void BM_ProcessPlugin(benchmark::State& state) { process_and_render(state, "plugins", kPluginBody); }
+BENCHMARK(BM_ProcessPlugin);
+
 void BM_ProblemJson(benchmark::State& state) {
   const auto error = ok::errors::ApiError::not_found("The requested control plane was not found.");
   for (auto _ : state) benchmark::DoNotOptimize(ok::errors::render_problem(error, 1234567890123456789ULL));
@@ -283,5 +318,35 @@ void BM_StoreGetControlPlane(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(f.store->get_control_plane(org, cp.id));
 }
 BENCHMARK(BM_StoreGetControlPlane)->Threads(1)->Threads(2);
+
+// A page of 100 gateway entities out of 2 000 (keyset, from the middle), the store's part of a
+// core-entity list; compare with one control plane read above.
+void BM_StoreEntityPage(benchmark::State& state) {
+  auto& f = fixture();
+  static const auto cp = [&] {
+    ok::store::ControlPlane c;
+    c.id = ok::util::new_uuid();
+    c.org_id = f.org.organization_id;
+    c.name = "bench-entities-" + c.id;
+    c.created_at = c.updated_at = ok::util::now_ms();
+    f.store->insert_control_plane(c, {});
+    const auto scope = ok::store::Scope::of(c);
+    f.store->entities().write(scope, [](ok::store::EntityTransaction& tx) {
+      for (int i = 0; i < 2000; ++i) {
+        const auto id = fmt::format("00000000-0000-4000-8000-{:012d}", i);
+        tx.put({.type = "services",
+                .id = id,
+                .body = fmt::format(R"({{"id":"{}","name":"svc-{}","host":"backend.internal","port":80}})", id, i),
+                .unique_keys = {{"name", fmt::format("svc-{}", i)}},
+                .tags = {"bench"}});
+      }
+    });
+    return c;
+  }();
+  const auto scope = ok::store::Scope::of(cp);
+  const ok::store::EntityPageQuery query{.type = "services", .size = 100, .after_id = "00000000-0000-4000-8000-000000001000"};
+  for (auto _ : state) benchmark::DoNotOptimize(f.store->entities().page(scope, query));
+}
+BENCHMARK(BM_StoreEntityPage)->Threads(1)->Threads(2);
 
 }  // namespace
