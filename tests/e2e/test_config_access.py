@@ -192,6 +192,7 @@ def test_no_role_at_all_is_403_and_validation_waits_for_permission(server, admin
     # 403 comes before the body's 400 (the contract's order), and before whether an entity exists.
     assert_problem(u.post("/services", {"bad": 1}), 403)
     assert_problem(u.get("/services/%s" % uuid.uuid4()), 403)
+    assert_problem(u.get("/services/no-such-service/routes"), 403)  # not even a parent's existence
     viewer_id, viewer = invite_user_with_pat(server, admin["token"])
     assign_role(server, admin["token"], "users/%s" % viewer_id, "Viewer", entity_id=cp["id"])
     assert_problem(ControlPlaneClient(server, viewer, cp["id"]).post("/services", {"host": "x"}), 403,

@@ -64,8 +64,8 @@ http::Response body_response(unsigned status, std::string body) {
 http::Response list(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
-  const auto parent = parent_id(ctx, scope, t);
   authorize(ctx, cp, t.type->family, Verb::read);
+  const auto parent = parent_id(ctx, scope, t);
   auto query = parse_entity_list_query(ctx.request().query, *t.type);
   if (t.nesting) query.store.parent = store::Reference{t.nesting->field, t.nesting->parent->def.name, parent};
   const auto page = ctx.store().entities().page(scope, query.store);
@@ -79,8 +79,8 @@ http::Response list(RequestContext& ctx, const Target& t) {
 http::Response get(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
-  const auto parent = parent_id(ctx, scope, t);
   authorize(ctx, cp, t.type->family, Verb::read);
+  const auto parent = parent_id(ctx, scope, t);
   auto found = item(ctx, scope, t, parent);
   if (!found) entity_not_found(*t.type);
   return body_response(200, render(ctx, scope, *t.type, found->body));
@@ -124,8 +124,8 @@ DeferredWrite entity_write(RequestContext& ctx, std::shared_ptr<WriteState> stat
 DeferredWrite create(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
-  const auto parent = parent_id(ctx, scope, t);
   authorize(ctx, cp, t.type->family, Verb::create);
+  const auto parent = parent_id(ctx, scope, t);
   auto input = ctx.json_body();
   auto entity = validated_entity(ctx, scope, *t.type, input, parent_override(t, parent));
   refuse_group_writes(cp);
@@ -143,8 +143,8 @@ DeferredWrite create(RequestContext& ctx, const Target& t) {
 DeferredWrite upsert(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
-  const auto parent = parent_id(ctx, scope, t);
   authorize(ctx, cp, t.type->family, Verb::update);
+  const auto parent = parent_id(ctx, scope, t);
   const auto& value = ctx.path_param(t.type->param);
   bj::object overrides = parent_override(t, parent);
   const bool by_id = schema::is_uuid(value);
@@ -195,8 +195,8 @@ DeferredWrite upsert(RequestContext& ctx, const Target& t) {
 http::Response remove(RequestContext& ctx, const Target& t) {
   const auto cp = load_control_plane(ctx);
   const auto scope = store::Scope::of(cp);
-  const auto parent = parent_id(ctx, scope, t);
   authorize(ctx, cp, t.type->family, Verb::remove);
+  const auto parent = parent_id(ctx, scope, t);
   refuse_group_writes(cp);
   const auto found = item(ctx, scope, t, parent);
   if (!found) return empty_response(204);
