@@ -17,6 +17,11 @@
 #                                       process, restarted after each crash). One process
 #                                       at a time: no -jobs/-workers on a shared machine.
 #   fuzz/run.sh build                   only builds.
+#   fuzz/run.sh replay-build DIR        the replay without libFuzzer: runs DIR/TARGET_replay
+#                                       (fuzz/replay_main.cpp, built when DIR was configured
+#                                       with -DOPENKONNECT_FUZZ_REPLAY=ON) over the same files.
+#                                       scripts/test.sh runs this in its ASan+UBSan build, which
+#                                       spares CI a second, clang-built copy of the core.
 #
 # TARGET is one of: request, json_validator, query, token, entity (fuzz/TARGET_fuzzer.cpp).
 # The build directory can be changed with OPENKONNECT_FUZZ_BUILD (default build-fuzz).
@@ -135,8 +140,31 @@ fuzz() {
   return $rc
 }
 
+replay_build() {
+  local dir=$1 failed=0 t dirs log
+  for t in "${targets[@]}"; do
+    dirs=("fuzz/corpus/$t")
+    if [ -d "fuzz/regressions/$t" ]; then dirs+=("fuzz/regressions/$t"); fi
+    log=$(mktemp)
+    if "$dir/${t}_replay" "${dirs[@]}" >"$log" 2>&1; then
+      echo "fuzz replay: $t ok ($(tail -1 "$log"))"
+    else
+      echo "fuzz replay: $t FAILED:" >&2
+      cat "$log" >&2
+      failed=1
+    fi
+    rm -f "$log"
+  done
+  return $failed
+}
+
 case ${1:-} in
   build) build_fuzzers ;;
+  replay-build)
+    [ -n "${2:-}" ] || usage
+    cmake --build "$2" --target fuzz_replays --parallel "$(nproc)" >/dev/null
+    replay_build "$2"
+    ;;
   replay)
     build_fuzzers
     replay
