@@ -17,7 +17,7 @@
 #                                       process, restarted after each crash). One process
 #                                       at a time: no -jobs/-workers on a shared machine.
 #   fuzz/run.sh build                   only builds.
-#   fuzz/run.sh replay-build DIR        the replay without libFuzzer: runs DIR/TARGET_replay
+#   fuzz/run.sh replay-build DIR        the replay without libFuzzer: runs DIR/TARGET_fuzzer_replay
 #                                       (fuzz/replay_main.cpp, built when DIR was configured
 #                                       with -DOPENKONNECT_FUZZ_REPLAY=ON) over the same files.
 #                                       scripts/test.sh runs this in its ASan+UBSan build, which
@@ -146,7 +146,7 @@ replay_build() {
     dirs=("fuzz/corpus/$t")
     if [ -d "fuzz/regressions/$t" ]; then dirs+=("fuzz/regressions/$t"); fi
     log=$(mktemp)
-    if "$dir/${t}_replay" "${dirs[@]}" >"$log" 2>&1; then
+    if "$dir/${t}_fuzzer_replay" "${dirs[@]}" >"$log" 2>&1; then
       echo "fuzz replay: $t ok ($(tail -1 "$log"))"
     else
       echo "fuzz replay: $t FAILED:" >&2
