@@ -302,6 +302,11 @@ bj::value check_value(const bj::value& value, const FieldDef& field, const std::
         return value;
       }
       const std::string_view s = value.get_string();
+      // Bodies are parsed as UTF-8 already; a value taken from a path (a PUT by name) is not.
+      if (!is_utf8(s)) {
+        add(ctx.out, path, Rule::invalid, "must be valid UTF-8");
+        return value;
+      }
       if (field.referenceable && is_vault_reference(s)) return value;
       const auto before = ctx.out.size();
       check_length(static_cast<std::int64_t>(utf8_length(s)), field, path, true, ctx);

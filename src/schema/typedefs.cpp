@@ -28,10 +28,6 @@ ValueCheck on_string(std::function<std::optional<Problem>(std::string_view)> che
   };
 }
 
-bool is_valid_utf8(std::string_view s) {
-  return utf8_length(s) != s.size() || std::all_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x80; });
-}
-
 std::optional<Problem> name_problem(std::string_view s) {
   const bool ok = std::all_of(s.begin(), s.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~';
@@ -42,7 +38,7 @@ std::optional<Problem> name_problem(std::string_view s) {
 }
 
 std::optional<Problem> utf8_name_problem(std::string_view s) {
-  if (!is_valid_utf8(s)) return Problem{Rule::invalid, "invalid utf-8 character sequence"};
+  if (!is_utf8(s)) return Problem{Rule::invalid, "invalid utf-8 character sequence"};
   const bool ok = std::all_of(s.begin(), s.end(), [](unsigned char c) {
     return c >= 0x80 || std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == '~';
   });
@@ -273,7 +269,7 @@ std::optional<Problem> router_path_problem(std::string_view s) {
 std::optional<std::string> regex_error(std::string_view pattern) { return pcre_error(pattern, 0); }
 
 std::optional<Problem> tag_problem(std::string_view s) {
-  if (!is_valid_utf8(s)) return Problem{Rule::invalid, "invalid utf-8 character sequence"};
+  if (!is_utf8(s)) return Problem{Rule::invalid, "invalid utf-8 character sequence"};
   const bool ok = std::all_of(s.begin(), s.end(), [](unsigned char c) {
     return c == ' ' || (c >= 0x21 && c <= 0x7e && c != ',' && c != '/') || (c >= 0x80 && c <= 0xf4);
   });

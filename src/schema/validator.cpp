@@ -354,6 +354,27 @@ bool is_rfc3339(std::string_view s) {
   return util::parse_rfc3339(s, epoch_ms);
 }
 
+bool is_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const std::size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > text.size() || (len == 2 && b < 0xC2)) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    if (len >= 3) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]);
+      if ((len == 3 && b == 0xE0 && b1 < 0xA0) || (len == 3 && b == 0xED && b1 >= 0xA0) ||
+          (len == 4 && b == 0xF0 && b1 < 0x90) || (len == 4 && (b > 0xF4 || (b == 0xF4 && b1 >= 0x90)))) {
+        return false;
+      }
+    }
+    i += len;
+  }
+  return true;
+}
+
 std::size_t utf8_length(std::string_view text) {
   std::size_t n = 0;
   std::size_t i = 0;

@@ -33,5 +33,8 @@ std::string canonical_json(const boost::json::value& value);
 bool is_rfc3339(std::string_view text);
 // Number of Unicode code points in valid UTF-8 text (bytes otherwise).
 std::size_t utf8_length(std::string_view text);
+// Strictly valid UTF-8: no stray or missing continuation bytes, overlong forms, surrogates or
+// code points beyond U+10FFFF (what JSON text must be).
+bool is_utf8(std::string_view text);
 
 }  // namespace ok::schema

@@ -182,6 +182,15 @@ def test_valid_bodies_and_their_defaults(c, path, body, expected):
             assert created[k] == v, (k, created)
 
 
+def test_a_path_key_that_is_not_utf8_is_refused(c):
+    # The path is percent-decoded into bytes; a PUT by name would store them as the name.
+    found, _ = problems(c.put("/consumers/a%9Blice", {}))
+    assert ("username", "invalid") in found
+    assert_problem(c.get("/consumers/a%9Blice"), 404)
+    for listed in c.list_all("/consumers"):
+        listed["username"].encode("utf-8")  # every stored name is text
+
+
 def test_plugin_config_shows_every_field_with_nulls(c):
     svc = make_service(c)
     p = c.create("/plugins", {"name": "key-auth", "service": {"id": svc["id"]}})

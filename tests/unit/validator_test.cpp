@@ -2,9 +2,9 @@
 
 #include "api/control_planes/control_plane.hpp"
 
-#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <string>
 
@@ -74,12 +74,20 @@ const ObjectSchema& widget_schema() {
       Field{.name = "owner", .kind = Kind::uuid},
       Field{.name = "expires_at", .kind = Kind::date_time},
       Field{.name = "color", .kind = Kind::enumeration, .choices = {"red", "green"}},
-      Field{.name = "tags", .kind = Kind::array, .min_items = 1, .max_items = 3, .unique_items = true,
+      Field{.name = "tags",
+            .kind = Kind::array,
+            .min_items = 1,
+            .max_items = 3,
+            .unique_items = true,
             .items = Kind::string},
       Field{.name = "meta", .kind = Kind::object, .object = &item},
       Field{.name = "note", .kind = Kind::string, .nullable = true},
-      Field{.name = "slug", .kind = Kind::string,
-            .check = [](std::string_view v) { return v.find(' ') == std::string_view::npos ? "" : "must not contain spaces"; }},
+      Field{.name = "slug",
+            .kind = Kind::string,
+            .check =
+                [](std::string_view v) {
+                  return v.find(' ') == std::string_view::npos ? "" : "must not contain spaces";
+                }},
       Field{.name = "anything", .kind = Kind::any},
       Field{.name = "id", .kind = Kind::uuid, .read_only = true},
   }};
@@ -89,11 +97,11 @@ const ObjectSchema& widget_schema() {
 // ---------------------------------------------------------------- body shape, required
 
 TEST(Validator, ValidBodyHasNoProblems) {
-  auto problems = check(
-      R"({"title":"t","count":3,"ratio":0.5,"enabled":true,"owner":"0b7f5a3c-1d2e-4f60-8a9b-0c1d2e3f4a5b",)"
-      R"("expires_at":"2026-01-02T03:04:05.678Z","color":"red","tags":["a","b"],"meta":{"key":"k"},)"
-      R"("note":null,"slug":"no-spaces","anything":[1,{"x":null}]})",
-      widget_schema());
+  auto problems =
+      check(R"({"title":"t","count":3,"ratio":0.5,"enabled":true,"owner":"0b7f5a3c-1d2e-4f60-8a9b-0c1d2e3f4a5b",)"
+            R"("expires_at":"2026-01-02T03:04:05.678Z","color":"red","tags":["a","b"],"meta":{"key":"k"},)"
+            R"("note":null,"slug":"no-spaces","anything":[1,{"x":null}]})",
+            widget_schema());
   EXPECT_TRUE(problems.empty()) << dump(problems);
 }
 
@@ -104,9 +112,7 @@ TEST(Validator, BodyMustBeAnObject) {
   }
 }
 
-TEST(Validator, MissingRequiredField) {
-  only(check("{}", widget_schema()), "title", Rule::required);
-}
+TEST(Validator, MissingRequiredField) { only(check("{}", widget_schema()), "title", Rule::required); }
 
 TEST(Validator, UpdateModeDoesNotEnforceRequired) {
   EXPECT_TRUE(check("{}", widget_schema(), Mode::update).empty());
@@ -258,17 +264,17 @@ TEST(Validator, ControlPlaneUpdateRejectsImmutableFields) {
                     Mode::update)
                   .empty());
   // The same fields are accepted, and checked, when creating.
-  EXPECT_TRUE(check(R"({"name":"cp","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE","cloud_gateway":false})",
-                    cp::request_schema())
-                  .empty());
+  EXPECT_TRUE(
+      check(R"({"name":"cp","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE","cloud_gateway":false})", cp::request_schema())
+          .empty());
 }
 
 TEST(Validator, ControlPlaneSpecExampleIsValid) {
-  auto problems = check(
-      R"({"name":"Test Control Plane","description":"A test control plane for exploration.",)"
-      R"("cluster_type":"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER","cloud_gateway":false,)"
-      R"("proxy_urls":[{"host":"example.com","port":443,"protocol":"https"}],"labels":{"env":"test"}})",
-      cp::request_schema());
+  auto problems =
+      check(R"({"name":"Test Control Plane","description":"A test control plane for exploration.",)"
+            R"("cluster_type":"CLUSTER_TYPE_K8S_INGRESS_CONTROLLER","cloud_gateway":false,)"
+            R"("proxy_urls":[{"host":"example.com","port":443,"protocol":"https"}],"labels":{"env":"test"}})",
+            cp::request_schema());
   EXPECT_TRUE(problems.empty()) << dump(problems);
 }
 
@@ -280,10 +286,9 @@ TEST(Validator, NestedObjectFieldPaths) {
 }
 
 TEST(Validator, ProxyUrlItemPaths) {
-  auto problems = check(
-      R"({"name":"cp","proxy_urls":[{"host":"a.example","port":443,"protocol":"https"},)"
-      R"({"host":"b.example","port":"80","protocol":"http"}]})",
-      cp::request_schema());
+  auto problems = check(R"({"name":"cp","proxy_urls":[{"host":"a.example","port":443,"protocol":"https"},)"
+                        R"({"host":"b.example","port":"80","protocol":"http"}]})",
+                        cp::request_schema());
   only(problems, "proxy_urls[1].port", Rule::is_integer);
 
   problems = check(R"({"name":"cp","proxy_urls":[{"port":0,"protocol":"","extra":1}]})", cp::request_schema());
@@ -315,16 +320,15 @@ TEST(Validator, ProxyUrlsAtMostFive) {
     if (i) items += ",";
     items += R"({"host":"h)" + std::to_string(i) + R"(","port":80,"protocol":"http"})";
   }
-  auto p = only(check(R"({"name":"cp","proxy_urls":[)" + items + "]}", cp::request_schema()), "proxy_urls",
-                Rule::max_items);
+  auto p =
+      only(check(R"({"name":"cp","proxy_urls":[)" + items + "]}", cp::request_schema()), "proxy_urls", Rule::max_items);
   EXPECT_EQ(p.limit, 5);
 }
 
 TEST(Validator, UniqueItemsReportsTheRepeat) {
-  auto problems = check(
-      R"({"name":"cp","proxy_urls":[{"host":"h","port":80,"protocol":"http"},)"
-      R"({"host":"other","port":80,"protocol":"http"},{"host":"h","port":80,"protocol":"http"}]})",
-      cp::request_schema());
+  auto problems = check(R"({"name":"cp","proxy_urls":[{"host":"h","port":80,"protocol":"http"},)"
+                        R"({"host":"other","port":80,"protocol":"http"},{"host":"h","port":80,"protocol":"http"}]})",
+                        cp::request_schema());
   ASSERT_EQ(problems.size(), 1u) << dump(problems);
   EXPECT_EQ(problems[0].field, "proxy_urls[2]");
   EXPECT_EQ(problems[0].rule, Rule::invalid);
@@ -336,10 +340,9 @@ TEST(Validator, UniqueItemsReportsTheRepeat) {
 // JSON objects are unordered: the same proxy URL with its keys in another order is still a
 // repeat (proxy_urls is `format: set`).
 TEST(Validator, UniqueItemsIgnoresObjectKeyOrder) {
-  auto problems = check(
-      R"({"name":"cp","proxy_urls":[{"host":"h","port":80,"protocol":"http"},)"
-      R"({"protocol":"http","port":80,"host":"h"}]})",
-      cp::request_schema());
+  auto problems = check(R"({"name":"cp","proxy_urls":[{"host":"h","port":80,"protocol":"http"},)"
+                        R"({"protocol":"http","port":80,"host":"h"}]})",
+                        cp::request_schema());
   ASSERT_EQ(problems.size(), 1u) << dump(problems);
   EXPECT_EQ(problems[0].field, "proxy_urls[1]");
 }
@@ -347,14 +350,13 @@ TEST(Validator, UniqueItemsIgnoresObjectKeyOrder) {
 // ---------------------------------------------------------------- everything at once
 
 TEST(Validator, ReportsEveryProblemAtOnce) {
-  auto problems = check(
-      R"({"name":"x","cluster_type":"nope","cloud_gateway":"yes","id":"1","labels":{"kong-x":"v"},)"
-      R"("proxy_urls":[{"host":"h","port":"p","protocol":"http"}],"mystery":true})",
-      cp::request_schema());
+  auto problems = check(R"({"name":"x","cluster_type":"nope","cloud_gateway":"yes","id":"1","labels":{"kong-x":"v"},)"
+                        R"("proxy_urls":[{"host":"h","port":"p","protocol":"http"}],"mystery":true})",
+                        cp::request_schema());
   EXPECT_EQ(problems.size(), 7u) << dump(problems);
   const std::pair<const char*, Rule> expected[] = {
-      {"name", Rule::min_length},       {"cluster_type", Rule::enum_},       {"cloud_gateway", Rule::is_boolean},
-      {"id", Rule::unknown_property},   {"labels.kong-x", Rule::is_label},   {"proxy_urls[0].port", Rule::is_integer},
+      {"name", Rule::min_length},          {"cluster_type", Rule::enum_},     {"cloud_gateway", Rule::is_boolean},
+      {"id", Rule::unknown_property},      {"labels.kong-x", Rule::is_label}, {"proxy_urls[0].port", Rule::is_integer},
       {"mystery", Rule::unknown_property},
   };
   for (const auto& [field, rule] : expected) {
@@ -511,11 +513,11 @@ TEST(Formats, IsRfc3339Accepts) {
 }
 
 TEST(Formats, IsRfc3339Rejects) {
-  for (const char* s : {"", "garbage", "2026-01-02", "2026-01-02T03:04:05", "2026-01-02 03:04:05Z",
-                        "2026-13-02T03:04:05Z", "2026-00-02T03:04:05Z", "2026-01-32T03:04:05Z",
-                        "2026-01-02T24:04:05Z", "2026-01-02T03:60:05Z", "2026-01-02T03:04:05.Z",
-                        "2026-01-02T03:04:05+0530", "2026-01-02T03:04:05+05", "2026-01-02T03:04:05ZZ",
-                        "2026-01-02T03:04:05Z ", "26-01-02T03:04:05Z", "2026/01/02T03:04:05Z", "1700000000"}) {
+  for (const char* s :
+       {"", "garbage", "2026-01-02", "2026-01-02T03:04:05", "2026-01-02 03:04:05Z", "2026-13-02T03:04:05Z",
+        "2026-00-02T03:04:05Z", "2026-01-32T03:04:05Z", "2026-01-02T24:04:05Z", "2026-01-02T03:60:05Z",
+        "2026-01-02T03:04:05.Z", "2026-01-02T03:04:05+0530", "2026-01-02T03:04:05+05", "2026-01-02T03:04:05ZZ",
+        "2026-01-02T03:04:05Z ", "26-01-02T03:04:05Z", "2026/01/02T03:04:05Z", "1700000000"}) {
     EXPECT_FALSE(ok::schema::is_rfc3339(s)) << s;
   }
 }
@@ -530,9 +532,9 @@ TEST(Formats, IsRfc3339RejectsImpossibleDates) {
 TEST(Formats, Utf8LengthCountsCodePoints) {
   EXPECT_EQ(ok::schema::utf8_length(""), 0u);
   EXPECT_EQ(ok::schema::utf8_length("abc"), 3u);
-  EXPECT_EQ(ok::schema::utf8_length("\xC3\xA9"), 1u);                  // é
-  EXPECT_EQ(ok::schema::utf8_length("\xE2\x82\xAC"), 1u);              // €
-  EXPECT_EQ(ok::schema::utf8_length("\xF0\x9F\x98\x80"), 1u);          // 😀
+  EXPECT_EQ(ok::schema::utf8_length("\xC3\xA9"), 1u);          // é
+  EXPECT_EQ(ok::schema::utf8_length("\xE2\x82\xAC"), 1u);      // €
+  EXPECT_EQ(ok::schema::utf8_length("\xF0\x9F\x98\x80"), 1u);  // 😀
   EXPECT_EQ(ok::schema::utf8_length("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z"), 5u);
 }
 
@@ -551,7 +553,8 @@ namespace {
 TEST(ValidatorRegressions, HugeNumbersForIntegerFieldsAreRangeErrorsNotCrashes) {
   const auto& schema = ok::api::control_planes::request_schema();
   for (const char* port : {"1e20", "-1e20", "18446744073709551615", "9.3e18"}) {
-    auto body = boost::json::parse(fmt::format(R"({{"name":"ab","proxy_urls":[{{"host":"h","port":{},"protocol":"https"}}]}})", port));
+    auto body = boost::json::parse(
+        fmt::format(R"({{"name":"ab","proxy_urls":[{{"host":"h","port":{},"protocol":"https"}}]}})", port));
     auto problems = ok::schema::validate(body, schema, ok::schema::Mode::create);
     ASSERT_EQ(problems.size(), 1u) << port;
     EXPECT_EQ(problems[0].field, "proxy_urls[0].port") << port;
@@ -564,6 +567,24 @@ TEST(ValidatorRegressions, AnEmptyKeyIsNamedNotBlank) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].field, R"([""])");
   EXPECT_EQ(problems[0].rule, ok::errors::Rule::unknown_property);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Validator, IsUtf8IsStrict) {
+  using ok::schema::is_utf8;
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("plain ascii"));
+  EXPECT_TRUE(is_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(
+      is_utf8("a\x9B"
+              "lice"));                       // a stray continuation byte (a fuzzer's find)
+  EXPECT_FALSE(is_utf8("\xC3"));              // truncated
+  EXPECT_FALSE(is_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(is_utf8("\xED\xA0\x80"));      // a surrogate
+  EXPECT_FALSE(is_utf8("\xF4\x90\x80\x80"));  // beyond U+10FFFF
 }
 
 }  // namespace
