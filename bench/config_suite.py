@@ -43,12 +43,10 @@ import datetime
 import http.client
 import json
 import os
-import platform
 import queue
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -57,6 +55,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (_started, _terminate, fmt_duration, fmt_ms, fmt_num, free_port, http_status,  # noqa: E402
+                          loadavg, log, machine_info, parse_wrk, proc_status_kib, stop_process, verdict)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -97,12 +99,6 @@ PREFIX = {k: p for k, _, p, _ in KINDS}
 TOTAL = sum(n for *_, n in KINDS)
 DEPTH_SMALL = 1000
 DEPTH_BIG = max(N_SERVICES, scaled(100000, floor=2000))
-
-_started = []  # every Popen this suite started; stopped in main()'s finally
-
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
 
 def eid(kind, i):
@@ -369,41 +365,6 @@ def server_walk_fn(port, token, cp):
 
 # --- processes ----------------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_status(port, path="/healthz"):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            data = s.recv(64)
-    except OSError:
-        return None
-    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else None
-
-
-def stop_process(proc, timeout=30, sig=signal.SIGTERM):
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc in _started:
-        _started.remove(proc)
-
-
-def proc_status_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError("no %s in /proc/%d/status" % (field, pid))
-
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -443,11 +404,6 @@ def machine_cpu():
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]
     return sum(v) - idle, sum(v)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
 
 
 class Server:
@@ -537,35 +493,6 @@ class Phase:
 
 
 # --- wrk ------------------------------------------------------------------------------------------
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-
-
-def _ms(text):
-    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text)
-    return float(m.group(1)) * _UNITS[m.group(2)] if m else None
-
-
-def parse_wrk(out):
-    r = {"rps": None, "p50_ms": None, "p99_ms": None, "requests": None, "non2xx": 0, "socket_errors": 0}
-    m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
-    if m:
-        r["rps"] = float(m.group(1))
-    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
-        m = re.search(r"^\s+%s(?:\.000)?%%\s+(\S+)" % pct, out, re.M)
-        if m:
-            r[key] = _ms(m.group(1))
-    m = re.search(r"(\d+) requests in", out)
-    if m:
-        r["requests"] = int(m.group(1))
-    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if m:
-        r["non2xx"] = int(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if m:
-        r["socket_errors"] = sum(int(x) for x in m.groups())
-        r["socket_errors_text"] = m.group(0)
-    return r
 
 
 def wrk_put(server, kind, count, cp, token, start, bound_s, workdir, label):
@@ -669,15 +596,6 @@ def wrk_get(server, path, token_file, label, workdir, seconds=DEPTH_SECONDS, war
 
 # --- formatting -------------------------------------------------------------------------------
 
-def fmt_num(x):
-    return "—" if x is None else "{:,.0f}".format(x)
-
-
-def fmt_ms(x):
-    if x is None:
-        return "—"
-    return "%.2f ms" % x if x < 100 else "%.0f ms" % x
-
 
 def fmt_s(x):
     return "—" if x is None else ("%.2f s" % x if x < 100 else "%.0f s" % x)
@@ -687,51 +605,9 @@ def fmt_x(x):
     return "—" if x is None else ("%.2f×" % x if x >= 0.1 else "%.3f×" % x)
 
 
-def verdict(ok):
-    return "—" if ok is None else ("**yes**" if ok else "**NO**")
-
-
-def fmt_duration(s):
-    return "%dm %02ds" % (int(s) // 60, int(s) % 60) if s >= 60 else "%.1fs" % s
-
-
 def n_(x):
     """100000 -> '100 000' (the docs' spelling)."""
     return "{:,}".format(x).replace(",", " ")
-
-
-def machine_info():
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kib = next(int(line.split()[1]) for line in f if line.startswith("MemTotal:"))
-
-    def first_line(cmd):
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-            return (out.stdout + out.stderr).strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.SubprocessError):
-            return "?"
-
-    commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    try:
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "CMakeLists.txt"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        dirty = ""
-    built = datetime.datetime.fromtimestamp(os.stat(BIN).st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    return {
-        "source": "commit %s%s; binary %s, built %s UTC" % (
-            commit, " with uncommitted changes under src/ or to CMakeLists.txt" if dirty else "", BIN, built),
-        "nproc": os.cpu_count(), "cpu": cpu, "mem": "%.1f GiB" % (mem_kib / 1024 / 1024),
-        "kernel": platform.release(), "openkonnect": first_line([BIN, "version"]),
-        "wrk": first_line(["wrk", "--version"]).split(" [")[0], "sqlite": sqlite3.sqlite_version,
-        "python": platform.python_version(),
-    }
 
 
 # --- the suite --------------------------------------------------------------------------------
@@ -745,7 +621,7 @@ def main():
         sys.exit("wrk is not installed (bench/run.sh installs it)")
     workdir = tempfile.mkdtemp(prefix="openkonnect-config-bench-")
     log("working directory %s, binary %s, scale %g: %s entities" % (workdir, BIN, SCALE, n_(TOTAL)))
-    R = {"info": machine_info(), "load_start": loadavg(), "skipped": []}
+    R = {"info": machine_info(BIN, ROOT), "load_start": loadavg(), "skipped": []}
     server = None
 
     def budget(want):
@@ -1170,10 +1046,6 @@ def render(R):
                                                                                         R["base_db_mib"]))
         w("")
     return "\n".join(out)
-
-
-def _terminate(signum, frame):
-    raise SystemExit("interrupted by signal %d" % signum)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ temporary directory), BENCH_OUTPUT (report path, default bench/results/latest.md
 
 import datetime
 import os
-import platform
 import re
 import shutil
 import signal
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (_started, _terminate, fmt_duration, fmt_ms, fmt_num, free_port, http_status,  # noqa: E402
+                          loadavg, log, machine_info, parse_wrk, proc_status_kib, stop_process, verdict)
 import seed  # noqa: E402
 import sqlite_baseline  # noqa: E402
 
@@ -52,31 +53,6 @@ NGINX_BODY = ('{"id":"7f9c2ba4-e88f-4d2a-9a1c-3b5e6f708192","name":"payments-che
 LIST_PATH = "/v2/control-planes?page[size]=100&sort=created_at%20desc"
 CONTAINS_PATH = "/v2/control-planes?filter[name][contains]=" + seed.CONTAINS_TERM
 
-_started = []  # every Popen this suite started; stopped in main()'s finally
-
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_status(port, path="/healthz"):
-    """Status of one GET over a fresh connection, or None when nothing answers."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            data = s.recv(64)
-    except OSError:
-        return None
-    if not data.startswith(b"HTTP/"):
-        return None
-    return int(data.split(b" ", 2)[1])
-
 
 def server_statuses(port):
     """{status: count} summed over routes, from the server's /metrics (None if it does not answer)."""
@@ -99,26 +75,6 @@ def server_statuses(port):
         if status and 'route="GET /metrics"' not in labels:  # not the suite's own snapshots
             out[status.group(1)] = out.get(status.group(1), 0) + count
     return out
-
-
-def proc_status_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError("no %s in /proc/%d/status" % (field, pid))
-
-
-def stop_process(proc, timeout=30):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc in _started:
-        _started.remove(proc)
 
 
 # The list-page cache answers a repeated query from memory; these runs measure the database path.
@@ -176,34 +132,6 @@ class Server:
 
 
 # --- wrk --------------------------------------------------------------------------------------
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-
-
-def _ms(text):
-    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", text)
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
-def parse_wrk(out):
-    r = {"rps": None, "p50_ms": None, "p99_ms": None, "requests": None, "non2xx": 0, "socket_errors": None}
-    m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
-    if m:
-        r["rps"] = float(m.group(1))
-    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
-        m = re.search(r"^\s+%s(?:\.000)?%%\s+(\S+)" % pct, out, re.M)
-        if m:
-            r[key] = _ms(m.group(1))
-    m = re.search(r"(\d+) requests in", out)
-    if m:
-        r["requests"] = int(m.group(1))
-    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if m:
-        r["non2xx"] = int(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
-    r["socket_errors_text"] = m.group(0) if m else ""
-    return r
 
 
 def run_wrk(label, url, script, env=None, connections=CONNECTIONS, duration=DURATION, warmup=WARMUP,
@@ -321,15 +249,6 @@ def sqlite_baselines(workdir):
 
 # --- formatting -------------------------------------------------------------------------------
 
-def fmt_num(x):
-    return "—" if x is None else "{:,.0f}".format(x)
-
-
-def fmt_ms(x):
-    if x is None:
-        return "—"
-    return "%.2f ms" % x if x < 100 else "%.0f ms" % x
-
 
 def fmt_ratio(x):
     if x is None:
@@ -343,57 +262,8 @@ def fmt_statuses(statuses):
     return ", ".join("%s: %s" % (k, fmt_num(v)) for k, v in sorted(statuses.items()))
 
 
-def verdict(ok):
-    return "—" if ok is None else ("**yes**" if ok else "**NO**")
-
-
 def ratio(a, b):
     return None if a is None or not b else a / b
-
-
-def loadavg():
-    """The 1-minute load average (this suite's own wrk and server count: about 2-3 while measuring)."""
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
-
-
-def machine_info():
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-
-    def first_line(cmd):
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-            return (out.stdout + out.stderr).strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.SubprocessError):
-            return "?"
-
-    commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "CMakeLists.txt"],
-                           capture_output=True, text=True, timeout=10).stdout.strip()
-    built = datetime.datetime.fromtimestamp(os.stat(BIN).st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    return {
-        "source": "commit %s%s; binary %s, built %s UTC" % (
-            commit, " with uncommitted changes under src/ or to CMakeLists.txt" if dirty else "", BIN, built),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "mem": "%.1f GiB" % (mem_kib / 1024 / 1024),
-        "kernel": platform.release(),
-        "openkonnect": first_line([BIN, "version"]),
-        "wrk": first_line(["wrk", "--version"]).split(" [")[0],
-        "nginx": first_line(["nginx", "-v"]),
-        "sqlite": first_line(["sqlite3", "--version"]).split(" ")[0],
-        "python": platform.python_version(),
-    }
 
 
 # --- the suite --------------------------------------------------------------------------------
@@ -407,7 +277,7 @@ def main():
             sys.exit("%s is not installed (bench/run.sh installs it)" % tool)
     workdir = tempfile.mkdtemp(prefix="openkonnect-bench-")
     log("working directory %s, binary %s, %ds per run (+%ds warm-up)" % (workdir, BIN, DURATION, WARMUP))
-    info = machine_info()
+    info = machine_info(BIN, ROOT)
     R = {"info": info, "load_start": loadavg()}
     servers = []
     try:
@@ -705,14 +575,6 @@ def render(R):
           pop["cps_a"], pop["cps_b"], R["large_rows"][0], R["large_rows"][1], fmt_duration(R["seed_large_s"])))
     w("")
     return "\n".join(out)
-
-
-def fmt_duration(s):
-    return "%dm %02ds" % (int(s) // 60, int(s) % 60) if s >= 60 else "%.1fs" % s
-
-
-def _terminate(signum, frame):
-    raise SystemExit("interrupted by signal %d" % signum)
 
 
 if __name__ == "__main__":
