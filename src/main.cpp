@@ -1,6 +1,11 @@
 // openkonnect: one binary with subcommands (serve, migrate, version, org create).
 
 #include "api/build.hpp"
+#include "api/config/export.hpp"
+#include "cluster/hub.hpp"
+#include "cluster/listener.hpp"
+#include "crypto/x509.hpp"
+#include "http/tls.hpp"
 #include "api/identity/organizations.hpp"
 #include "auth/authenticator.hpp"
 #include "http/server.hpp"
@@ -26,6 +31,8 @@ namespace {
 constexpr int kUsageError = 2;
 constexpr const char* kDefaultDatabase = "sqlite:./var/openkonnect.db";
 constexpr const char* kDefaultListen = "127.0.0.1:8080";
+constexpr const char* kDefaultClusterListen = "127.0.0.1:8005";
+constexpr int kClusterCertificateDays = 3 * 365;  // as Kong's `hybrid gen_cert`
 
 struct ListenAddress {
   std::string host;
@@ -66,6 +73,19 @@ bool parse_budget(const std::string& text, ok::ratelimit::Policy& policy) {
   policy.quota = quota;
   policy.window = std::chrono::seconds(seconds);
   return true;
+}
+
+// The generated cluster identity: kept in the database, so that it survives restarts and every
+// node of an installation presents the same certificate to data planes that pinned it.
+std::pair<std::string, std::string> generated_cluster_identity(ok::store::Store& store,
+                                                               const std::vector<std::string>& names) {
+  return store.data_planes().cluster_identity([&] {
+    std::vector<std::string> all = {"localhost", "127.0.0.1", "::1"};
+    for (const auto& n : names) {
+      if (!n.empty() && std::find(all.begin(), all.end(), n) == all.end()) all.push_back(n);
+    }
+    return ok::crypto::self_signed_certificate("openkonnect-cluster", all, kClusterCertificateDays);
+  });
 }
 
 }  // namespace
@@ -138,8 +158,61 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve
       ->add_option("--cluster-url", cluster_url,
-                   "control_plane_endpoint shown on control planes (default http://HOST:8005)")
+                   "control_plane_endpoint shown on control planes (default https://CLUSTER-HOST:CLUSTER-PORT)")
       ->envname("OPENKONNECT_CLUSTER_URL");
+  std::string cluster_listen = kDefaultClusterListen;
+  std::string cluster_cert_file;
+  std::string cluster_key_file;
+  std::vector<std::string> cluster_names;
+  ok::cluster::ListenerOptions cluster_options;
+  std::uint64_t cluster_debounce_ms = 250;
+  std::uint64_t node_purge_days = 14;
+  std::string cluster_kong_version(ok::cluster::kControlPlaneKongVersion);
+  serve
+      ->add_option("--cluster-listen", cluster_listen,
+                   "Where Kong data planes connect (TLS), HOST:PORT, or 'off' for no data planes")
+      ->envname("OPENKONNECT_CLUSTER_LISTEN")
+      ->capture_default_str();
+  auto* cluster_cert_opt =
+      serve->add_option("--cluster-cert", cluster_cert_file,
+                        "The cluster listener's certificate chain, PEM (default: a self-signed one kept in the database)")
+          ->envname("OPENKONNECT_CLUSTER_CERT");
+  auto* cluster_key_opt = serve->add_option("--cluster-key", cluster_key_file, "The key of --cluster-cert, PEM")
+                              ->envname("OPENKONNECT_CLUSTER_KEY");
+  cluster_cert_opt->needs(cluster_key_opt);
+  cluster_key_opt->needs(cluster_cert_opt);
+  serve
+      ->add_option("--cluster-server-name", cluster_names,
+                   "Host names or addresses the generated cluster certificate is valid for (besides localhost)")
+      ->envname("OPENKONNECT_CLUSTER_SERVER_NAME");
+  serve->add_option("--cluster-max-payload", cluster_options.max_payload, "Largest WebSocket frame either way, bytes")
+      ->envname("OPENKONNECT_CLUSTER_MAX_PAYLOAD")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--cluster-debounce-ms", cluster_debounce_ms,
+                    "After a configuration change, how long to wait for more before pushing")
+      ->envname("OPENKONNECT_CLUSTER_DEBOUNCE_MS")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{60'000}))
+      ->capture_default_str();
+  serve->add_option("--cluster-kong-version", cluster_kong_version,
+                    "The Kong version data planes are checked against (same major, minor no newer)")
+      ->envname("OPENKONNECT_CLUSTER_KONG_VERSION")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return ok::cluster::parse_kong_version(v) ? std::string() : "expected MAJOR.MINOR.PATCH such as 3.10.0";
+          },
+          "VERSION"))
+      ->capture_default_str();
+  std::uint64_t cluster_idle_timeout_ms = 45'000;
+  serve->add_option("--cluster-idle-timeout-ms", cluster_idle_timeout_ms,
+                    "A data plane silent this long is disconnected (Kong's 1.5 ping intervals)")
+      ->envname("OPENKONNECT_CLUSTER_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{3'600'000}))
+      ->capture_default_str();
+  serve->add_option("--node-purge-days", node_purge_days, "Forget data-plane nodes not seen for this many days")
+      ->envname("OPENKONNECT_NODE_PURGE_DAYS")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{3650}))
+      ->capture_default_str();
   serve
       ->add_option("--telemetry-url", telemetry_url,
                    "telemetry_endpoint shown on control planes (default http://HOST:8006)")
@@ -187,6 +260,12 @@ int main(int argc, char** argv) {
   // routes
   auto* routes = cli.add_subcommand("routes", "Print every route the server answers, one 'METHOD template' a line");
 
+  // cluster-certificate
+  auto* cluster_certificate =
+      cli.add_subcommand("cluster-certificate",
+                         "Print the cluster listener's generated certificate (PEM), for data planes to trust");
+  add_database(cluster_certificate);
+
   // org create
   auto* org = cli.add_subcommand("org", "Manage organizations");
   org->require_subcommand(1);
@@ -232,6 +311,11 @@ int main(int argc, char** argv) {
       std::cout << boost::json::serialize(boost::json::object{{"schema_version", store->schema_version()}}) << "\n";
       return 0;
     }
+    if (*cluster_certificate) {
+      auto store = ok::store::open_store(database, true);
+      std::cout << generated_cluster_identity(*store, {}).first;
+      return 0;
+    }
     if (*org_create) {
       auto store = ok::store::open_store(database, true);
       auto created = ok::api::identity::create_organization(*store, org_name, admin_email, token_ttl_days * 86400);
@@ -259,7 +343,21 @@ int main(int argc, char** argv) {
       settings.max_body_bytes = server_options.max_body_bytes;
       const std::string url_host =
           address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
-      settings.cluster_url = cluster_url.empty() ? fmt::format("http://{}:8005", url_host) : cluster_url;
+      const bool cluster_on = cluster_listen != "off";
+      std::optional<ListenAddress> cluster_address;
+      if (cluster_on) {
+        cluster_address = parse_listen(cluster_listen);
+        if (!cluster_address) {
+          std::cerr << "--cluster-listen: expected HOST:PORT or off, got [" << cluster_listen << "]\n";
+          return kUsageError;
+        }
+      }
+      const std::string cluster_host =
+          cluster_address && cluster_address->host != "0.0.0.0" && cluster_address->host != "::"
+              ? cluster_address->host
+              : address->host;
+      const std::string cluster_url_host =
+          cluster_host.find(':') != std::string::npos ? "[" + cluster_host + "]" : cluster_host;
       settings.telemetry_url = telemetry_url.empty() ? fmt::format("http://{}:8006", url_host) : telemetry_url;
 
       for (auto& b : budgets) parse_budget(b.value, *b.policy);
@@ -267,7 +365,50 @@ int main(int argc, char** argv) {
       ok::auth::Generations generations;
       ok::auth::Authenticator authenticator(*store, generations);
       ok::ratelimit::GcraLimiter limiter;
+
+      // The data-plane side: the hub hears of every committed configuration change, and the
+      // cluster listener serves data planes from it.
+      ok::api::config::StoreConfigSource config_source(*store);
+      ok::cluster::Hub hub(*store, config_source, std::chrono::milliseconds(cluster_debounce_ms));
+      std::unique_ptr<ok::cluster::Listener> cluster;
+      std::uint16_t cluster_port = 0;
+      if (cluster_on) {
+        if (!cluster_cert_file.empty()) {
+          cluster_options.certificate_pem = ok::http::read_pem_file(cluster_cert_file);
+          cluster_options.private_key_pem = ok::http::read_pem_file(cluster_key_file);
+        } else {
+          std::vector<std::string> names = cluster_names;
+          names.push_back(cluster_host);
+          std::tie(cluster_options.certificate_pem, cluster_options.private_key_pem) =
+              generated_cluster_identity(*store, names);
+        }
+        cluster_options.host = cluster_address->host;
+        cluster_options.port = cluster_address->port;
+        cluster_options.kong_version = *ok::cluster::parse_kong_version(cluster_kong_version);
+        cluster_options.purge_after = std::chrono::seconds(node_purge_days * 86400);
+        cluster_options.idle_timeout = std::chrono::milliseconds(cluster_idle_timeout_ms);
+        try {
+          cluster = std::make_unique<ok::cluster::Listener>(*store, hub, cluster_options);
+        } catch (const std::runtime_error& e) {
+          throw std::runtime_error(fmt::format("the cluster certificate cannot be used: {}", e.what()));
+        }
+        cluster_port = cluster->start();
+      }
+      settings.cluster_url =
+          !cluster_url.empty() ? cluster_url
+          : cluster_on         ? fmt::format("https://{}:{}", cluster_url_host, cluster_port)
+                               : std::string();
+      store->entities().on_committed(
+          [&hub](const ok::store::Scope& scope) { hub.changed(scope.org(), scope.control_plane_id()); });
+
       auto app = ok::api::build_app(*store, authenticator, generations, limiter, settings);
+      app->attach_hub(hub);
+      app->metrics().add_section([&hub] { return hub.render_metrics(); });
+      if (cluster_on) {
+        ok::observability::log_event(ok::observability::Level::info,
+                                     fmt::format("data planes connect to {}:{} (TLS; control_plane_endpoint {})",
+                                                 cluster_address->host, cluster_port, settings.cluster_url));
+      }
       ok::http::Server server(*app, server_options);
       server.run([&](std::uint16_t port) {
         ok::observability::log_event(
@@ -275,6 +416,8 @@ int main(int argc, char** argv) {
             fmt::format("openkonnect {} listening on {}:{} (database {}, schema version {})", OPENKONNECT_VERSION,
                         address->host, port, database, store->schema_version()));
       });
+      if (cluster) cluster->stop();
+      store->entities().on_committed({});
       ok::observability::log_event(ok::observability::Level::info, "stopped");
       ok::observability::flush_logging();
       return 0;

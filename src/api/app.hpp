@@ -104,6 +104,8 @@ class App final : public http::Application {
   observability::Metrics& metrics() { return *metrics_; }
   const Settings& settings() const { return settings_; }
   Services& services() { return services_; }
+  // Connects the data-plane hub (before serving): handlers then tell it what they changed.
+  void attach_hub(cluster::Hub& hub) { services_.hub = &hub; }
   // Every route as "METHOD template", for docs and the inventory test.
   std::vector<std::string> route_table() const;
 

@@ -2,6 +2,7 @@
 
 #include "api/config/routes.hpp"
 #include "api/control_planes/routes.hpp"
+#include "api/data_planes/routes.hpp"
 #include "api/identity/routes.hpp"
 #include "api/system/routes.hpp"
 
@@ -14,6 +15,7 @@ std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authent
   identity::register_routes(*app);
   control_planes::register_routes(*app);
   config::register_routes(*app);
+  data_planes::register_routes(*app);
   app->finalize();
   return app;
 }

@@ -17,6 +17,10 @@
 #include <optional>
 #include <vector>
 
+namespace ok::cluster {
+class Hub;
+}
+
 namespace ok::api {
 
 // The budgets a request was checked against, in order, with what each said.
@@ -46,6 +50,7 @@ struct Services {
   ratelimit::Limiter& limiter;
   const Settings& settings;
   Caches& caches;
+  cluster::Hub* hub = nullptr;  // null where no data plane connects (tools, fuzzers)
 };
 
 class RequestContext {
@@ -58,6 +63,8 @@ class RequestContext {
   auth::Authenticator& authenticator() { return services_.authenticator; }
   const Settings& settings() const { return services_.settings; }
   Caches& caches() { return services_.caches; }
+  // The data-plane hub, to tell it what changed; null when there is none.
+  cluster::Hub* hub() { return services_.hub; }
 
   void set_principal(auth::Principal p) { principal_ = std::move(p); }
   bool authenticated() const { return principal_.has_value(); }

@@ -91,6 +91,8 @@ ApiError ApiError::unauthenticated() { return {Status::unauthorized, "A valid to
 
 ApiError ApiError::invalid_credentials() { return {Status::unauthorized, "Invalid credentials."}; }
 
+ApiError ApiError::unauthorized(std::string detail) { return {Status::unauthorized, std::move(detail)}; }
+
 ApiError ApiError::forbidden(std::string detail) { return {Status::forbidden, std::move(detail)}; }
 
 ApiError ApiError::not_found(std::string detail) { return {Status::not_found, std::move(detail)}; }

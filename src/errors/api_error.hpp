@@ -34,6 +34,7 @@ class ApiError : public std::exception {
   static ApiError bad_request(InvalidParameter param, std::string detail = "Invalid request");
   static ApiError unauthenticated();       // no token sent
   static ApiError invalid_credentials();   // any token that does not authenticate
+  static ApiError unauthorized(std::string detail);  // credentials other than a token (a data plane's certificate)
   static ApiError forbidden(std::string detail);
   static ApiError not_found(std::string detail = "Not found.");
   static ApiError method_not_allowed(std::vector<std::string> allowed);

@@ -60,6 +60,7 @@ std::string Metrics::render_prometheus() const {
   out += "# HELP openkonnect_open_connections Currently open client connections.\n";
   out += "# TYPE openkonnect_open_connections gauge\n";
   out += fmt::format("openkonnect_open_connections {}\n", open_connections());
+  for (const auto& section : sections_) out += section();
   return out;
 }
 

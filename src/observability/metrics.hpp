@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ class Metrics {
   std::int64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
 
   std::string render_prometheus() const;
+  // Appended to the exposition: metrics kept by other modules (the data-plane hub). Call before serving.
+  void add_section(std::function<std::string()> render) { sections_.push_back(std::move(render)); }
 
  private:
   static constexpr std::array<unsigned, 17> kStatuses = {200, 201, 204, 400, 401, 403, 404, 405, 409,
@@ -39,6 +42,7 @@ class Metrics {
   std::vector<std::string> labels_;
   std::unique_ptr<Row[]> rows_;
   std::atomic<std::int64_t> open_connections_{0};
+  std::vector<std::function<std::string()>> sections_;
 };
 
 }  // namespace ok::observability

@@ -179,6 +179,18 @@ class EntityStore {
   // durable (nullptr) or has failed (the exception `work` or the commit threw). `done` must be
   // quick and must not throw.
   virtual void write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) = 0;
+
+  // Told, after each write that committed, whose configuration changed (the data-plane hub
+  // renders it again). Set once, before serving; it must be quick and must not throw.
+  void on_committed(std::function<void(const Scope&)> listener) { committed_listener_ = std::move(listener); }
+
+ protected:
+  void committed(const Scope& scope) const {
+    if (committed_listener_) committed_listener_(scope);
+  }
+
+ private:
+  std::function<void(const Scope&)> committed_listener_;
 };
 
 }  // namespace ok::store

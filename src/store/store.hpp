@@ -7,6 +7,7 @@
 // Errors: ConflictError for a unique-key clash, UnavailableError when the database cannot
 // serve the call. Backends: store/sqlite (embedded default); PostgreSQL comes later.
 
+#include "store/data_plane_store.hpp"
 #include "store/entity_store.hpp"
 #include "store/errors.hpp"
 #include "store/records.hpp"
@@ -272,6 +273,8 @@ class Store {
 
   // --- gateway configuration entities, per control plane (store/entity_store.hpp)
   virtual EntityStore& entities() = 0;
+  // --- data planes: pinned certificates, nodes (store/data_plane_store.hpp)
+  virtual DataPlaneStore& data_planes() = 0;
 };
 
 // Opens the backend named by a database URL ("sqlite:PATH"), applying pending migrations.

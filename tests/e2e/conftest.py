@@ -57,8 +57,10 @@ class Server:
         # unless a test sets its own (later flags win).
         generous = ["--rate-limit-token", "1000000/60", "--rate-limit-org", "1000000/60",
                     "--rate-limit-auth-failures", "1000000/60", "--rate-limit-invites", "1000000/60"]
+        # Every server has its own data-plane (cluster) listener, on a free port too.
+        self.cluster_port = free_port()
         self.args = [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--database", self.database,
-                     *generous, *extra_args]
+                     "--cluster-listen", "127.0.0.1:%d" % self.cluster_port, *generous, *extra_args]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.session = requests.Session()

@@ -2,8 +2,10 @@
 
 #include "api/control_planes/groups.hpp"
 
+#include "api/config/export.hpp"
 #include "api/control_planes/control_plane.hpp"
 #include "api/responses.hpp"
+#include "cluster/hub.hpp"
 #include "errors/api_error.hpp"
 #include "schema/validator.hpp"
 #include "util/ids.hpp"
@@ -103,6 +105,8 @@ void apply_change(RequestContext& ctx, const store::ControlPlane& group, store::
                   const std::vector<std::string>& ids) {
   try {
     ctx.store().change_group_members(ctx.org(), group.id, change, ids, util::now_ms());
+    // The group's configuration is its members': its data planes get the new merge.
+    if (auto* hub = ctx.hub()) hub->changed(ctx.org(), group.id);
   } catch (const store::InvariantError& e) {
     const auto& rule = e.rule();
     if (rule == "group_missing") throw errors::ApiError::not_found("The requested control plane was not found.");
@@ -196,13 +200,19 @@ http::Response member_status(RequestContext& ctx, store::ControlPlane cp) {
 http::Response group_status(RequestContext& ctx, store::ControlPlane cp) {
   ctx.authorize({auth::kControlPlanes, Verb::read, cp.id});
   auto group = load_group(cp);
-  // Conflicts between members' configurations can only exist once configuration entities
-  // do; until then a group is always consistent.
+  // Conflicts are found where the group's configuration is merged for its data planes.
+  bj::array conflicts;
+  if (auto* hub = ctx.hub()) {
+    conflicts = hub->current(group).conflicts;
+  } else {
+    conflicts = config::render_configuration(ctx.store(), group).conflicts;
+  }
+  const bool ok = conflicts.empty();
   return json_response(200, bj::object{{"item", bj::object{{"id", group.id},
                                                            {"created_at", util::format_rfc3339_ms(group.created_at)},
                                                            {"updated_at", util::format_rfc3339_ms(group.updated_at)},
-                                                           {"state", "OK"},
-                                                           {"conflicts", bj::array{}}}}});
+                                                           {"state", ok ? "OK" : "CONFLICT"},
+                                                           {"conflicts", std::move(conflicts)}}}});
 }
 
 }  // namespace ok::api::control_planes

@@ -5,6 +5,7 @@
 #include "api/control_planes/groups.hpp"
 #include "api/list_query.hpp"
 #include "api/responses.hpp"
+#include "cluster/hub.hpp"
 #include "errors/api_error.hpp"
 #include "schema/validator.hpp"
 #include "util/ids.hpp"
@@ -209,6 +210,7 @@ http::Response remove(RequestContext& ctx) {
     throw errors::ApiError::conflict(
         fmt::format("Control plane group [{}] still has members; remove them before deleting it.", cp.name));
   }
+  if (auto* hub = ctx.hub()) hub->removed(ctx.org(), cp.id);
   return empty_response(204);
 }
 

@@ -330,6 +330,7 @@ void SqliteEntityStore::write(const Scope& scope, const std::function<void(Entit
     Transaction tx(c, scope);
     work(tx);
   });
+  committed(scope);
 }
 
 void SqliteEntityStore::write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) {
@@ -338,7 +339,10 @@ void SqliteEntityStore::write_then(const Scope& scope, std::function<void(Entity
         Transaction tx(c, scope);
         work(tx);
       },
-      std::move(done));
+      [this, scope, done = std::move(done)](std::exception_ptr error) {
+        if (!error) committed(scope);
+        done(error);
+      });
 }
 
 }  // namespace ok::store::sqlite

@@ -210,6 +210,51 @@ CREATE TABLE config_tags (
   PRIMARY KEY (control_plane_id, type, tag, id)
 ) WITHOUT ROWID;
 )sql"},
+      {5, "data planes: pinned client certificates, nodes, the cluster identity", R"sql(
+CREATE TABLE dp_client_certificates (
+  id TEXT PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  control_plane_id TEXT NOT NULL,
+  cert TEXT NOT NULL,
+  title TEXT,
+  fingerprint TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX dp_client_certificates_cp ON dp_client_certificates (control_plane_id, created_at, id);
+-- The cluster listener's lookups, across organizations: a pinned leaf, or a CA by subject.
+CREATE INDEX dp_client_certificates_fingerprint ON dp_client_certificates (fingerprint);
+CREATE INDEX dp_client_certificates_subject ON dp_client_certificates (subject);
+
+CREATE TABLE data_plane_nodes (
+  control_plane_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  org_id TEXT NOT NULL,
+  version TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  type TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  sync_status TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  compatibility TEXT NOT NULL,
+  last_error TEXT NOT NULL,
+  cert_expiry INTEGER,
+  last_ping INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (control_plane_id, id)
+) WITHOUT ROWID;
+CREATE INDEX data_plane_nodes_last_ping ON data_plane_nodes (last_ping);
+
+CREATE TABLE cluster_identity (
+  name TEXT PRIMARY KEY,
+  certificate TEXT NOT NULL,
+  private_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql"},
   };
   return all;
 }

@@ -534,7 +534,8 @@ bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) 
     q->bind(1, org.str()).bind(2, id).run();
     found = sqlite3_changes(c.handle()) > 0;
     if (found) {
-      for (const char* table : {"config_entities", "config_unique", "config_references", "config_tags"}) {
+      for (const char* table : {"config_entities", "config_unique", "config_references", "config_tags",
+                                "dp_client_certificates", "data_plane_nodes"}) {
         Query config(c, fmt::format("DELETE FROM {} WHERE control_plane_id = ?", table));
         config->bind(1, id).run();
       }

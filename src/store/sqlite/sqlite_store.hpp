@@ -7,6 +7,7 @@
 // does not undo the others and N concurrent writes cost one fsync instead of N.
 
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/data_plane_store.hpp"
 #include "store/sqlite/entity_store.hpp"
 #include "store/store.hpp"
 
@@ -103,9 +104,11 @@ class SqliteStore final : public Store {
   bool is_group_member(const OrgId& org, const std::string& control_plane_id) override;
 
   EntityStore& entities() override { return entities_; }
+  DataPlaneStore& data_planes() override { return data_planes_; }
 
  private:
   friend class SqliteEntityStore;
+  friend class SqliteDataPlaneStore;
 
   // A pooled read connection, returned to the pool when the lease ends.
   class ReaderLease {
@@ -156,6 +159,7 @@ class SqliteStore final : public Store {
   bool stopping_ = false;
   std::thread writer_thread_;
   SqliteEntityStore entities_{*this};
+  SqliteDataPlaneStore data_planes_{*this};
 };
 
 }  // namespace ok::store::sqlite
