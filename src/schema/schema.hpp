@@ -51,6 +51,9 @@ struct Field {
   const ObjectSchema* object = nullptr;  // object, or the items of an array of objects
   Kind items = Kind::any;                // array item kind
   StringCheck check;
+  // A failed `check` is reported as rule `matches_regex` (a format: an email, a label), or as
+  // `invalid` when the value is checked as a whole (a PEM certificate).
+  bool check_is_whole_value = false;
 };
 
 struct ObjectSchema {

@@ -167,7 +167,7 @@ void validate_value(const bj::value& value, const Field& field, Mode mode, const
         return;
       }
       if (field.check) {
-        if (auto problem = field.check(s); !problem.empty()) add(out, path, Rule::matches_regex, problem);
+        if (auto problem = field.check(s); !problem.empty()) add(out, path, field.check_is_whole_value ? Rule::invalid : Rule::matches_regex, problem);
       }
       return;
     }

@@ -143,3 +143,31 @@ class DataPlane:
     async def close(self):
         if self.ws:
             await self.ws.close()
+
+
+def raw_upgrade(port, trust, cert_file=None, key_file=None, path="/v1/outlet", query="", server_name="localhost",
+                timeout=5):
+    """A WebSocket upgrade request over TLS, read to the end: (status, body bytes), for refusals
+    (the WebSocket client library does not keep a refused upgrade's body)."""
+    import socket
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=trust)
+    ctx.check_hostname = False
+    if cert_file:
+        ctx.load_cert_chain(cert_file, key_file)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as s:
+            s.sendall(("GET %s%s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                       % (path, query)).encode())
+            data = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except (ssl.SSLError, ConnectionResetError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head else None
+    return status, body

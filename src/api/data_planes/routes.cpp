@@ -44,7 +44,7 @@ std::string certificate_problem(std::string_view pem) {
 const schema::ObjectSchema& certificate_schema() {
   static const schema::ObjectSchema s{{
       {.name = "cert", .kind = schema::Kind::string, .required = true, .max_length = 65536,
-       .check = certificate_problem},
+       .check = certificate_problem, .check_is_whole_value = true},
       {.name = "title", .kind = schema::Kind::string, .max_length = 256},
       {.name = "id", .read_only = true},
       {.name = "created_at", .read_only = true},
