@@ -133,7 +133,7 @@ std::vector<std::shared_ptr<Subscriber>> Hub::live_subscribers(Entry& e) {
   subs.erase(std::remove_if(subs.begin(), subs.end(),
                             [&](const std::weak_ptr<Subscriber>& w) {
                               auto s = w.lock();
-                              if (!s) return true;
+                              if (!s) return true;  // gone: forget it
                               live.push_back(std::move(s));
                               return false;
                             }),

@@ -145,8 +145,10 @@ std::string key_type(std::string_view pem) {
 bool certificate_matches_key(std::string_view certificate_pem, std::string_view private_key_pem) {
   auto cert = read_certificate(certificate_pem);
   auto key = read_private(private_key_pem);
+  // After the check: X509_check_private_key reports a mismatch on the error queue too.
+  const bool match = cert && key && X509_check_private_key(cert.get(), key.get()) == 1;
   ERR_clear_error();
-  return cert && key && X509_check_private_key(cert.get(), key.get()) == 1;
+  return match;
 }
 
 bool keys_match(std::string_view public_key_pem, std::string_view private_key_pem) {

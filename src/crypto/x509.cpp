@@ -93,6 +93,7 @@ bool verify_chain(std::string_view leaf_der, const std::vector<std::string>& int
                   const std::vector<std::string>& ca_pems, int depth, std::string& error) {
   auto leaf = from_der(leaf_der);
   if (!leaf) {
+    ERR_clear_error();  // d2i's complaint: the caller's next TLS call must not see it
     error = "unreadable client certificate";
     return false;
   }

@@ -26,8 +26,9 @@ std::optional<CertificateIdentity> identity_of_pem(std::string_view pem);
 std::optional<CertificateIdentity> identity_of_der(std::string_view der);
 
 // True when the certificate `leaf_der` chains, through `intermediates_der` (what the client
-// sent), to one of `ca_pems`, in at most `depth` steps, each certificate in its validity
-// period. Otherwise false with `error` set to OpenSSL's reason.
+// sent), to one of `ca_pems`, with at most `depth` intermediate CAs between the leaf and the
+// trusted CA (OpenSSL's and nginx's verify depth: 0 means signed directly by a trusted CA),
+// each certificate in its validity period. Otherwise false with `error` set to OpenSSL's reason.
 bool verify_chain(std::string_view leaf_der, const std::vector<std::string>& intermediates_der,
                   const std::vector<std::string>& ca_pems, int depth, std::string& error);
 
