@@ -108,7 +108,11 @@ Hub::Current Hub::refresh(Entry& e) {
   auto rendered = source_.render(cp);
   Current next;
   next.conflicts = std::move(rendered.conflicts);
-  if (rendered.config_table) next.payload = make_payload(*rendered.config_table, now_fractional());
+  if (rendered.config_table) {
+    auto payload = make_payload(*rendered.config_table, now_fractional());
+    payload->sequence = sequence_.fetch_add(1) + 1;
+    next.payload = std::move(payload);
+  }
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   counters_.renders.fetch_add(1, std::memory_order_relaxed);

@@ -125,6 +125,7 @@ class Hub {
   ConfigSource& source_;
   std::chrono::milliseconds debounce_;
   HubCounters counters_;
+  std::atomic<std::uint64_t> sequence_{0};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

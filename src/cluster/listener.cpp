@@ -256,6 +256,8 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   // --- Subscriber (any thread)
   void deliver(std::shared_ptr<const Payload> payload) override {
     asio::post(ws_.get_executor(), [self = shared_from_this(), payload = std::move(payload)]() mutable {
+      if (payload->sequence < self->latest_sequence_) return;  // an older render, overtaken
+      self->latest_sequence_ = payload->sequence;
       self->latest_hash_ = payload->config_hash;
       self->update_sync();
       self->pending_ = std::move(payload);
@@ -595,6 +597,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   std::set<std::string> dp_plugins_;
   std::shared_ptr<const Payload> pending_;
   std::string sent_hash_;
+  std::uint64_t latest_sequence_ = 0;
   std::string latest_hash_;  // of the newest configuration delivered to this session
   std::atomic<bool> in_sync_{false};
   bool subscribed_ = false;

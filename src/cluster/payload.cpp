@@ -108,7 +108,7 @@ std::string section_hash(const bj::value* value) {
   return d.hex();
 }
 
-std::shared_ptr<const Payload> make_payload(const bj::object& config_table, double timestamp) {
+std::shared_ptr<Payload> make_payload(const bj::object& config_table, double timestamp) {
   auto payload = std::make_shared<Payload>();
   auto& h = payload->hashes;
   h.routes = section_hash(config_table.if_contains("routes"));

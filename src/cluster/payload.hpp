@@ -39,6 +39,9 @@ struct Payload {
   std::set<std::string> plugins;  // names of the plugins the configuration uses
   std::size_t entities = 0;
   std::int64_t rendered_at = 0;  // epoch seconds
+  // Renders are numbered (by the hub): a data plane given two never keeps the older one, even
+  // when they reach it out of order.
+  std::uint64_t sequence = 0;
 };
 
 // md5-hex of a deterministic serialization of `value` (object keys sorted); kEmptyHash for an
@@ -46,7 +49,7 @@ struct Payload {
 std::string section_hash(const boost::json::value* value);
 
 // Hashes `config_table` and builds the frame.
-std::shared_ptr<const Payload> make_payload(const boost::json::object& config_table, double timestamp);
+std::shared_ptr<Payload> make_payload(const boost::json::object& config_table, double timestamp);
 
 // gzip (RFC 1952) of `data`, and back. gunzip throws std::runtime_error for corrupt input or
 // output larger than `limit`.
