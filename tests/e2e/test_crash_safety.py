@@ -117,7 +117,9 @@ def check_integrity(database):
 
 
 def test_acknowledged_writes_survive_sigkill(start_server):
-    srv = start_server()
+    # The endpoint shown is the restarted server's own: the same on both so that states compare.
+    endpoint = ("--cluster-url", "https://cp.example.test:8005")
+    srv = start_server(*endpoint)
     database = srv.database
     token = srv.create_org("crash")["token"]
     model = {}   # id -> the state last acknowledged (or observed after a restart)
@@ -155,7 +157,7 @@ def test_acknowledged_writes_survive_sigkill(start_server):
                 else:
                     maybe_create[body["name"]] = (c.index, body)
 
-        srv = start_server(database=database)
+        srv = start_server(*endpoint, database=database)
         found = list_all(srv, token)
 
         for cp_id, acked in model.items():
