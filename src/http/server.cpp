@@ -325,22 +325,28 @@ class Server::Impl::Session : public Server::Impl::Connection,
 
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kLingerDrainBytes) return self->close();
-                              self->buffer_.commit(n);
-                              self->drain();
-                            });
+    lowest().async_read_some(buffer_.prepare(64 * 1024),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                               self->drained_ += n;
+                               if (ec || self->drained_ > kLingerDrainBytes) return self->close();
+                               self->buffer_.commit(n);
+                               self->drain();
+                             });
   }
 
   // The TLS form of a graceful or lingering close: send close_notify, so the client knows the
-  // stream ended on purpose, and wait (bounded, like the linger) for the client's. Application
-  // data that still arrives meanwhile (the rest of a refused upload) is read and discarded by
-  // OpenSSL, which is what the plain linger does; either way the socket is closed at the end.
+  // stream ended on purpose, and wait for the client's, within the linger time. OpenSSL gives up
+  // waiting at the first application record that arrives instead (the rest of a refused
+  // upload); closing then would reset the connection and could destroy the answer in flight, so
+  // the rest of the linger time drains the TCP connection as for a plain one.
   void tls_close() {
     lowest().expires_after(kLingerTime);
-    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close(); });
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec || ec == beast::error::timeout) return self->close();
+      beast::error_code ignored;
+      self->lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->drain();
+    });
   }
 
   void close() {
