@@ -144,6 +144,7 @@ TEST_F(Tls, GoodPairMakesAContextWithTheTlsPolicy) {
   EXPECT_TRUE(options & SSL_OP_NO_RENEGOTIATION);
   EXPECT_TRUE(options & SSL_OP_CIPHER_SERVER_PREFERENCE);
   EXPECT_TRUE(SSL_CTX_get_mode(ctx) & SSL_MODE_RELEASE_BUFFERS);
+  EXPECT_TRUE(SSL_CTX_get_mode(ctx) & SSL_MODE_NO_AUTO_CHAIN);
   EXPECT_EQ(X509_cmp(SSL_CTX_get0_certificate(ctx), ec_cert_.get()), 0);
 }
 
