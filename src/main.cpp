@@ -142,10 +142,12 @@ int main(int argc, char** argv) {
   auto* tls_cert = serve
                        ->add_option("--tls-cert", tls_cert_file,
                                     "PEM certificate chain, server certificate first: serve HTTPS (TLS 1.2+) instead "
-                                    "of plain HTTP; needs --tls-key")
-                       ->envname("OPENKONNECT_TLS_CERT");
+                                    "of plain HTTP")
+                       ->envname("OPENKONNECT_TLS_CERT")
+                       ->type_name("FILE");
   auto* tls_key = serve->add_option("--tls-key", tls_key_file, "PEM private key of --tls-cert, unencrypted")
-                      ->envname("OPENKONNECT_TLS_KEY");
+                      ->envname("OPENKONNECT_TLS_KEY")
+                      ->type_name("FILE");
   tls_cert->needs(tls_key);
   tls_key->needs(tls_cert);
   serve
