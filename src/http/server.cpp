@@ -125,6 +125,10 @@ class Server::Impl::Session : public Server::Impl::Connection,
     beast::error_code ec;
     auto endpoint = lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string();
+    // Every write is a complete message or TLS flight, so Nagle's algorithm can only delay, not
+    // coalesce: over TLS, an answer written right after the session tickets (or a response
+    // larger than one 16 KiB record) waited for the client's delayed ACK, 40 ms.
+    lowest().socket().set_option(tcp::no_delay(true), ec);
   }
 
   ~Session() override { server_.session_closed(); }
