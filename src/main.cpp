@@ -9,6 +9,7 @@
 #include "api/identity/organizations.hpp"
 #include "auth/authenticator.hpp"
 #include "http/server.hpp"
+#include "http/tls.hpp"
 #include "observability/log.hpp"
 #include "ratelimit/gcra_limiter.hpp"
 #include "store/sqlite/migrations.hpp"
@@ -112,6 +113,8 @@ int main(int argc, char** argv) {
   std::uint64_t read_timeout_ms = 10'000;
   std::uint64_t idle_timeout_ms = 60'000;
   std::uint64_t shutdown_grace_ms = 10'000;
+  std::string tls_cert_file;
+  std::string tls_key_file;
   serve->add_option("--listen", listen, "Address to listen on, HOST:PORT")
       ->envname("OPENKONNECT_LISTEN")
       ->capture_default_str();
@@ -156,6 +159,17 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_SHUTDOWN_GRACE_MS")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{600'000}))
       ->capture_default_str();
+  auto* tls_cert = serve
+                       ->add_option("--tls-cert", tls_cert_file,
+                                    "PEM certificate chain, server certificate first: serve HTTPS (TLS 1.2+) instead "
+                                    "of plain HTTP")
+                       ->envname("OPENKONNECT_TLS_CERT")
+                       ->type_name("FILE");
+  auto* tls_key = serve->add_option("--tls-key", tls_key_file, "PEM private key of --tls-cert, unencrypted")
+                      ->envname("OPENKONNECT_TLS_KEY")
+                      ->type_name("FILE");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
   serve
       ->add_option("--cluster-url", cluster_url,
                    "control_plane_endpoint shown on control planes (default https://CLUSTER-HOST:CLUSTER-PORT)")
@@ -341,6 +355,17 @@ int main(int argc, char** argv) {
       server_options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
       server_options.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
       settings.max_body_bytes = server_options.max_body_bytes;
+      if (!tls_cert_file.empty() || !tls_key_file.empty()) {
+        // Before the database is opened or migrated: a TLS mistake should cost nothing.
+        const auto certificate_pem = ok::http::read_pem_file(tls_cert_file);
+        const auto key_pem = ok::http::read_pem_file(tls_key_file);
+        try {
+          server_options.tls = ok::http::make_server_tls_context(certificate_pem, key_pem);
+        } catch (const std::runtime_error& e) {
+          throw std::runtime_error(
+              fmt::format("TLS (--tls-cert {}, --tls-key {}): {}", tls_cert_file, tls_key_file, e.what()));
+        }
+      }
       const std::string url_host =
           address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
       const bool cluster_on = cluster_listen != "off";
@@ -413,8 +438,8 @@ int main(int argc, char** argv) {
       server.run([&](std::uint16_t port) {
         ok::observability::log_event(
             ok::observability::Level::info,
-            fmt::format("openkonnect {} listening on {}:{} (database {}, schema version {})", OPENKONNECT_VERSION,
-                        address->host, port, database, store->schema_version()));
+            fmt::format("openkonnect {} listening on {}://{}:{} (database {}, schema version {})", OPENKONNECT_VERSION,
+                        server_options.tls ? "https" : "http", url_host, port, database, store->schema_version()));
       });
       if (cluster) cluster->stop();
       store->entities().on_committed({});

@@ -7,13 +7,16 @@
 
 #include <fmt/format.h>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -24,6 +27,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // After an error response on a connection we will not reuse, the client may still be
 // sending (a 2 MiB body after a 413). Closing at once would reset the connection and could
@@ -54,6 +58,8 @@ class Server::Impl {
 
   void run(const std::function<void(std::uint16_t)>& on_listening);
 
+  class Connection;
+  template <class Stream>
   class Session;
 
   Application& app_;
@@ -90,7 +96,7 @@ class Server::Impl {
   }
 
   std::mutex sessions_mutex_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions_;
 
   void do_accept();
   void begin_shutdown();
@@ -98,32 +104,71 @@ class Server::Impl {
   void finish_if_drained();
 };
 
-class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+// What the shutdown sequence needs of a connection, whatever its stream.
+class Server::Impl::Connection {
  public:
-  Session(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+  virtual ~Connection() = default;
+  // An idle connection is closed now; a busy one closes after its answer.
+  virtual void shutdown() = 0;
+};
+
+// One connection, plain (beast::tcp_stream) or TLS (TlsStream): the same request/response code
+// for both, so every limit and timeout applies to TLS unchanged. Only the start (handshake) and
+// the graceful end (close_notify) differ.
+template <class Stream>
+class Server::Impl::Session : public Server::Impl::Connection,
+                              public std::enable_shared_from_this<Server::Impl::Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  Session(Impl& server, Stream stream) : server_(server), stream_(std::move(stream)) {
     beast::error_code ec;
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    auto endpoint = lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string();
+    // Every write is a complete message or TLS flight, so Nagle's algorithm can only delay, not
+    // coalesce: over TLS, an answer written right after the session tickets (or a response
+    // larger than one 16 KiB record) waited for the client's delayed ACK, 40 ms.
+    lowest().socket().set_option(tcp::no_delay(true), ec);
   }
 
-  ~Session() { server_.session_closed(); }
+  ~Session() override { server_.session_closed(); }
 
   void start() {
     {
       std::lock_guard lock(server_.sessions_mutex_);
-      server_.sessions_[this] = weak_from_this();
+      server_.sessions_[this] = this->weak_from_this();
     }
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
   }
 
-  // Called on shutdown: an idle connection is closed now; a busy one closes after its answer.
-  void shutdown() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void shutdown() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->idle_) self->close();
     });
   }
 
  private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void begin() {
+    if constexpr (kTls) {
+      // No request is in flight during the handshake, so shutdown may close it like an idle
+      // connection. The read timeout bounds it: a client that connects and sends nothing (or
+      // dribbles its hello) holds a slot no longer than a slow request would.
+      idle_ = true;
+      lowest().expires_after(server_.options_.read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        self->idle_ = false;
+        // Plain HTTP sent to this port, a TLS version or cipher we refuse, a port scanner: the
+        // client's mistake, answered by closing, and not worth a log line per connection.
+        if (ec) return self->close();
+        self->wait_for_request();
+      });
+    } else {
+      wait_for_request();
+    }
+  }
+
   void unregister() {
     std::lock_guard lock(server_.sessions_mutex_);
     server_.sessions_.erase(this);
@@ -134,13 +179,14 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     if (server_.draining_) return close();
     if (buffer_.size() > 0) return read_header();
     idle_ = true;
-    stream_.expires_after(server_.options_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->idle_ = false;
-      if (ec) return self->close();
-      self->buffer_.commit(n);
-      self->read_header();
-    });
+    lowest().expires_after(server_.options_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
   }
 
   void read_header() {
@@ -149,9 +195,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     request_ = Request{};
     request_.trace_id = observability::next_trace_id();
     request_.remote_address = remote_;
-    stream_.expires_after(server_.options_.read_timeout);
+    lowest().expires_after(server_.options_.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t consumed) {
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t consumed) {
                                if (!ec && detail::header_too_large(consumed, self->server_.limits_)) {
                                  ec = bhttp::error::header_limit;
                                }
@@ -168,8 +214,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     }
     if (header[bhttp::field::expect] == "100-continue" || header[bhttp::field::expect] == "100-Continue") {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-      stream_.expires_after(server_.options_.write_timeout);
-      bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+      lowest().expires_after(server_.options_.write_timeout);
+      bhttp::async_write(stream_, *cont, [self = this->shared_from_this(), cont](beast::error_code wec, std::size_t) {
         if (wec) return self->close();
         self->read_body();
       });
@@ -179,8 +225,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    stream_.expires_after(server_.options_.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    lowest().expires_after(server_.options_.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->on_read_error(ec);
       self->on_request();
     });
@@ -214,7 +260,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     // The handler runs on a worker; the connection waits (it reads nothing meanwhile, so
     // request_ is not touched by anyone else) and writes the answer on its own strand.
     busy_ = true;
-    asio::post(server_.workers_, [self = shared_from_this(), keep_alive, begun] {
+    asio::post(server_.workers_, [self = this->shared_from_this(), keep_alive, begun] {
       auto response = self->server_.app_.complete(*begun);
       asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
         self->busy_ = false;
@@ -229,7 +275,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     server_.deferred_in_flight_.fetch_add(1);
     server_.app_.start_deferred(
-        *begun, [self = shared_from_this(), keep_alive, begun](std::exception_ptr error) mutable {
+        *begun, [self = this->shared_from_this(), keep_alive, begun](std::exception_ptr error) mutable {
           // Everything this callback holds moves into the posted handler: once it returns, the
           // store's thread keeps no reference to the connection.
           struct Returned {  // counted out however this callback ends
@@ -256,9 +302,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     message->body() = std::move(response.body);
     message->keep_alive(keep_alive);
     message->prepare_payload();
-    stream_.expires_after(server_.options_.write_timeout);
+    lowest().expires_after(server_.options_.write_timeout);
     bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep_alive, linger = response.close_connection](
+                       [self = this->shared_from_this(), message, keep_alive, linger = response.close_connection](
                            beast::error_code ec, std::size_t) {
                          if (ec) return self->close();
                          if (!keep_alive) return linger ? self->linger_close() : self->graceful_close();
@@ -267,27 +313,44 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void graceful_close() {
+    if constexpr (kTls) return tls_close();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     linger_close();
   }
 
   void linger_close() {
+    if constexpr (kTls) return tls_close();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(kLingerTime);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().expires_after(kLingerTime);
     drain();
   }
 
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kLingerDrainBytes) return self->close();
-                              self->buffer_.commit(n);
-                              self->drain();
-                            });
+    lowest().async_read_some(buffer_.prepare(64 * 1024),
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                               self->drained_ += n;
+                               if (ec || self->drained_ > kLingerDrainBytes) return self->close();
+                               self->buffer_.commit(n);
+                               self->drain();
+                             });
+  }
+
+  // The TLS form of a graceful or lingering close: send close_notify, so the client knows the
+  // stream ended on purpose, and wait for the client's, within the linger time. OpenSSL gives up
+  // waiting at the first application record that arrives instead (the rest of a refused
+  // upload); closing then would reset the connection and could destroy the answer in flight, so
+  // the rest of the linger time drains the TCP connection as for a plain one.
+  void tls_close() {
+    lowest().expires_after(kLingerTime);
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec || ec == beast::error::timeout) return self->close();
+      beast::error_code ignored;
+      self->lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->drain();
+    });
   }
 
   void close() {
@@ -295,12 +358,12 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     closed_ = true;
     unregister();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
   }
 
   Impl& server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request request_;
@@ -327,7 +390,11 @@ void Server::Impl::do_accept() {
     } else {
       open_.fetch_add(1);
       app_.connection_opened();
-      std::make_shared<Session>(*this, std::move(socket))->start();
+      if (options_.tls) {
+        std::make_shared<Session<TlsStream>>(*this, TlsStream(std::move(socket), *options_.tls))->start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)))->start();
+      }
     }
     do_accept();
   });
@@ -353,7 +420,7 @@ void Server::Impl::begin_shutdown() {
   observability::log_event(observability::Level::info, "shutting down: no new connections, finishing open requests");
   beast::error_code ec;
   acceptor_.close(ec);
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<Connection>> live;
   {
     std::lock_guard lock(sessions_mutex_);
     for (auto& [ptr, weak] : sessions_) {

@@ -8,9 +8,15 @@
 // read_timeout to send one, is disconnected; connections beyond max_connections are closed
 // at once. SIGTERM/SIGINT stop accepting, let in-flight requests finish, and return from
 // run() within shutdown_grace.
+//
+// With `tls` set, every connection first completes a TLS handshake (within read_timeout; one
+// that fails is closed unanswered), then behaves exactly as a plain one; a connection that ends
+// on purpose ends with close_notify.
 
 #include "http/application.hpp"
 #include "http/request.hpp"
+
+#include <boost/asio/ssl/context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -35,6 +41,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds shutdown_grace{10'000};
   std::size_t max_connections = 10'000;
+  // Null: plain HTTP (the loopback default, or behind a proxy that terminates TLS). Otherwise
+  // made by make_server_tls_context (http/tls.hpp) and shared by every connection.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class Server {

@@ -44,13 +44,16 @@ def free_port():
 
 
 class Server:
-    """One running openkonnect process with its own database and log files."""
+    """One running openkonnect process with its own database and log files. `tls_ca`: for a
+    server given --tls-cert/--tls-key, the PEM file its certificate is verified against; the
+    server is then spoken to over https."""
 
-    def __init__(self, extra_args=(), env=None, database=None):
+    def __init__(self, extra_args=(), env=None, database=None, tls_ca=None):
         self.dir = tempfile.mkdtemp(prefix="server-", dir=SCRATCH)
         self.database = database or "sqlite:" + os.path.join(self.dir, "openkonnect.db")
         self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.tls_ca = tls_ca
+        self.base = "%s://127.0.0.1:%d" % ("https" if tls_ca else "http", self.port)
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         # Suites send many requests with one token from one address: budgets are generous
@@ -64,6 +67,7 @@ class Server:
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.session = requests.Session()
+        self.session.verify = tls_ca or True
 
     def start(self, timeout=15):
         self.proc = subprocess.Popen(self.args, stdout=open(self.stdout_path, "ab"),
@@ -73,7 +77,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, self.stderr()))
             try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.base + "/healthz", timeout=1, verify=self.session.verify).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -121,6 +125,8 @@ class Server:
         if token:
             hdrs["Authorization"] = "Bearer " + token
         kwargs.setdefault("timeout", 10)
+        # Per request: requests lets REQUESTS_CA_BUNDLE in the environment override Session.verify.
+        kwargs.setdefault("verify", self.session.verify)
         return self.session.request(method, self.base + path, headers=hdrs, **kwargs)
 
 
@@ -130,8 +136,8 @@ def start_server():
     must exit with status 0 (a sanitizer finding makes the exit non-zero)."""
     started = []
 
-    def factory(*extra_args, env=None, database=None):
-        srv = Server(extra_args, env=env, database=database).start()
+    def factory(*extra_args, env=None, database=None, tls_ca=None):
+        srv = Server(extra_args, env=env, database=database, tls_ca=tls_ca).start()
         started.append(srv)
         return srv
 
