@@ -364,14 +364,17 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     cp_ = std::move(*who.cp);
     node_.type = "kong-proxy";
     beast::get_lowest_layer(ws_).expires_never();
+    // No idle timeout of Beast's: see watch_idle().
     ws_.set_option(websocket::stream_base::timeout{listener_.options_.handshake_timeout,
-                                                   listener_.options_.idle_timeout, false});
+                                                   websocket::stream_base::none(), false});
     ws_.read_message_max(listener_.options_.max_payload);
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
       if (kind == websocket::frame_type::ping) on_ping(std::string_view(payload.data(), payload.size()));
     });
     ws_.async_accept(parser_->release(), [self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
+      self->heard();
+      self->watch_idle();
       self->ws_.async_read(self->buffer_, [self](beast::error_code read_ec, std::size_t) {
         self->on_basic_info(read_ec);
       });
@@ -380,6 +383,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
 
   void on_basic_info(beast::error_code ec) {
     if (ec) return;
+    heard();
     bj::object info;
     try {
       auto parsed = bj::parse(beast::buffers_to_string(buffer_.data()));
@@ -435,6 +439,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   // enterprise data planes, `error` reports of a configuration it could not apply.
   void on_frame(beast::error_code ec) {
     if (ec) return on_closed();
+    heard();
     bj::value message;
     try {
       message = bj::parse(beast::buffers_to_string(buffer_.data()));
@@ -459,6 +464,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   }
 
   void on_ping(std::string_view payload) {
+    heard();
     if (!subscribed_) return;
     if (!is_config_hash(payload)) {
       observability::log_event(observability::Level::warn,
@@ -470,6 +476,30 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     node_.last_ping = node_.updated_at = now_seconds();
     update_sync();
     record();
+  }
+
+  // A data plane silent for idle_timeout (Kong's PING_WAIT) is cut. Beast's own idle timeout
+  // (keep_alive_pings off) cannot do this: it counts from the start of the pending read, and a
+  // session's read stays pending while pings arrive (Beast answers them inside it), so it cut
+  // every data plane idle_timeout after it connected, however often it pinged. Hence a clock of
+  // the session's own, moved by anything heard from the data plane. The timer holds only a weak
+  // reference: a session whose connection ended is not kept alive by it.
+  void heard() { last_heard_ = std::chrono::steady_clock::now(); }
+
+  void watch_idle() {
+    idle_timer_.expires_at(last_heard_ + listener_.options_.idle_timeout);
+    idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closing_) return;
+      const auto silent = std::chrono::steady_clock::now() - self->last_heard_;
+      if (silent < self->listener_.options_.idle_timeout) return self->watch_idle();
+      observability::log_event(
+          observability::Level::info,
+          fmt::format("disconnecting data plane {} of control plane {}: silent for {} ms", self->node_.id,
+                      self->cp_.id, std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()));
+      // The pending read fails, and on_frame ends the session.
+      beast::get_lowest_layer(self->ws_).close();
+    });
   }
 
   void update_sync() { in_sync_.store(!latest_hash_.empty() && node_.config_hash == latest_hash_); }
@@ -600,6 +630,8 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   std::uint64_t latest_sequence_ = 0;
   std::string latest_hash_;  // of the newest configuration delivered to this session
   std::atomic<bool> in_sync_{false};
+  asio::steady_timer idle_timer_{ws_.get_executor()};
+  std::chrono::steady_clock::time_point last_heard_;
   bool subscribed_ = false;
   bool writing_ = false;
   bool closing_ = false;
