@@ -547,7 +547,7 @@ def test_the_control_plane_shows_where_data_planes_connect(server, plane):
 # --- limits, on servers of their own -----------------------------------------------------------------
 
 
-def test_a_silent_data_plane_is_disconnected_and_an_oversized_frame_closes(start_server, tmp_path):
+def test_a_pinging_data_plane_stays_a_silent_one_is_disconnected_an_oversized_frame_closes(start_server, tmp_path):
     srv = start_server("--cluster-idle-timeout-ms", "1500", "--cluster-max-payload", "4096",
                        env=NO_RATE_LIMITS)
     token = srv.create_org("dp-limits")["token"]
@@ -556,6 +556,15 @@ def test_a_silent_data_plane_is_disconnected_and_an_oversized_frame_closes(start
     trust_file.write_text(srv.cli("cluster-certificate", "--database", srv.database).stdout)
 
     async def scenario():
+        # A data plane that pings (Kong does, every 30 s by default) stays well past the timeout.
+        pinging = await p.dp(str(trust_file)).connect()
+        await pinging.receive_config()
+        for _ in range(8):
+            await asyncio.sleep(0.5)
+            await pinging.ping()
+        assert pinging.ws.close_code is None, "a pinging data plane was disconnected"
+        await pinging.close()
+        # A silent one is disconnected soon after it.
         dp = await p.dp(str(trust_file)).connect()
         await dp.receive_config()
         started = time.time()
