@@ -269,6 +269,12 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     asio::post(ws_.get_executor(), [self = shared_from_this(), reason] { self->close_with(reason); });
   }
 
+  // At shutdown, with the I/O thread stopped: the socket closes, every pending operation ends.
+  void cut() {
+    beast::get_lowest_layer(ws_).close();
+    idle_timer_.cancel();
+  }
+
   const std::string& certificate_fingerprint() const override { return identity_.sha256_hex; }
   bool in_sync() const override { return in_sync_.load(std::memory_order_relaxed); }
 
@@ -651,6 +657,15 @@ void Listener::Impl::stop() {
   ioc_.stop();
   if (thread_.joinable()) thread_.join();
   lookups_.join();
+  // ioc_.stop() may have come before the cancellations above ran. Until their handlers run, the
+  // pending accept and purge wait hold this Impl, which owns ioc_: a cycle nothing would break.
+  // The I/O thread is gone, so close everything from here and run the handlers out (bounded).
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+  purge_timer_.cancel();
+  for (auto& s : live_sessions()) s->cut();
+  ioc_.restart();
+  ioc_.run_for(std::chrono::seconds(2));
 }
 
 void Listener::Impl::accept() {
