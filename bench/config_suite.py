@@ -409,9 +409,10 @@ def machine_cpu():
 class Server:
     """openkonnect serve on a free loopback port, rate limits off, access log discarded; samples its RSS."""
 
-    def __init__(self, db_path, workdir):
+    def __init__(self, db_path, workdir, extra_args=(), name="server"):
         self.db_path = db_path
-        self.stderr_path = os.path.join(workdir, "server.stderr.log")
+        self.extra_args = list(extra_args)  # more `serve` flags (bench/dataplane_suite.py: the cluster listener)
+        self.stderr_path = os.path.join(workdir, name + ".stderr.log")
         self.proc = None
         self.port = None
         self.peak_rss_mib = 0.0
@@ -421,7 +422,7 @@ class Server:
         self.port = free_port()
         args = [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--database", "sqlite:" + self.db_path,
                 "--rate-limit-token", "0", "--rate-limit-org", "0", "--rate-limit-auth-failures", "0",
-                "--rate-limit-invites", "0", "--shutdown-grace-ms", "2000"]
+                "--rate-limit-invites", "0", "--shutdown-grace-ms", "2000"] + self.extra_args
         with open(self.stderr_path, "ab") as stderr:
             t0 = time.perf_counter()
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr)

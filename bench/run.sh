@@ -10,23 +10,29 @@
 #    memory and start-up; prints a markdown report and writes it to bench/results/latest.md;
 # 4. runs bench/config_suite.py the same way, bounded to 10 minutes: the gateway configuration
 #    (100 000 core entities PUT, dumped and paged, against baselines measured in the same run);
-#    report in bench/results/config-latest.md.
+#    report in bench/results/config-latest.md;
+# 5. runs bench/dataplane_suite.py the same way, bounded to 10 minutes (about 5): a 10 000-entity
+#    configuration rendered and pushed to 1 000 emulated Kong data planes (tests/e2e/dataplane.py)
+#    over the cluster listener: render time, connect, memory per idle data plane, propagation of
+#    a change to all of them; report in bench/results/dataplane-latest.md.
 #
-# BENCH_ONLY=base runs only step 3, BENCH_ONLY=config only step 4 (both: unset).
+# BENCH_ONLY=base runs only step 3, BENCH_ONLY=config only step 4, BENCH_ONLY=dataplane only
+# step 5 (all three: unset).
 # OPENKONNECT_BENCH_BIN=path/to/openkonnect skips steps 2 and the build dependencies and measures
 # that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT;
-# BENCH_CONFIG_OUTPUT, BENCH_CONFIG_BUDGET for step 4) are described in bench/suite.py,
-# bench/config_suite.py and docs/BENCHMARKS.md.
+# BENCH_CONFIG_OUTPUT, BENCH_CONFIG_BUDGET for step 4; BENCH_DP_COUNT, BENCH_DP_DEBOUNCE_MS,
+# BENCH_DP_OUTPUT, BENCH_DP_BUDGET for step 5) are described in bench/suite.py,
+# bench/config_suite.py, bench/dataplane_suite.py and docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_ONLY=${BENCH_ONLY:-}
 case "$BENCH_ONLY" in
-  "" | base | config) ;;
-  *) echo "bench: BENCH_ONLY must be empty, 'base' or 'config'" >&2; exit 2 ;;
+  "" | base | config | dataplane) ;;
+  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config' or 'dataplane'" >&2; exit 2 ;;
 esac
 t0=$(date +%s.%N)
 
-packages=(wrk nginx python3 python3-requests sqlite3 procps coreutils)
+packages=(wrk nginx python3 python3-requests python3-websockets python3-cryptography sqlite3 procps coreutils)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -52,15 +58,15 @@ BENCH_BUILD_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f
 export BENCH_BUILD_SECONDS
 
 # Each measurement is bounded: SIGTERM after 10 minutes (the suite then stops every process it
-# started), SIGKILL 20 seconds later. The configuration suite runs even if the first one failed;
-# the exit status is the first failure's.
+# started), SIGKILL 20 seconds later. Each suite runs even if an earlier one failed; the exit
+# status is the first failure's.
 status=0
-if [ "$BENCH_ONLY" != config ]; then
-  timeout -k 20 600 /usr/bin/python3 "$PWD/bench/suite.py" || status=$?
-fi
-if [ "$BENCH_ONLY" != base ]; then
-  config_status=0
-  timeout -k 20 600 /usr/bin/python3 "$PWD/bench/config_suite.py" || config_status=$?
-  if [ "$status" -eq 0 ]; then status=$config_status; fi
-fi
+run_suite() {
+  local suite_status=0
+  timeout -k 20 600 /usr/bin/python3 "$PWD/bench/$1" || suite_status=$?
+  if [ "$status" -eq 0 ]; then status=$suite_status; fi
+}
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = base ]; then run_suite suite.py; fi
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = config ]; then run_suite config_suite.py; fi
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = dataplane ]; then run_suite dataplane_suite.py; fi
 exit "$status"
