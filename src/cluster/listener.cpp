@@ -24,8 +24,10 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <algorithm>
 #include <set>
 #include <thread>
+#include <vector>
 
 namespace ok::cluster {
 namespace {
@@ -374,10 +376,14 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     ws_.set_option(websocket::stream_base::timeout{listener_.options_.handshake_timeout,
                                                    websocket::stream_base::none(), false});
     ws_.read_message_max(listener_.options_.max_payload);
+    // One frame per message: Kong's data plane reads with lua-resty-websocket's recv_frame and
+    // takes a non-final fragment for an error (Beast would cut a configuration into 4 KiB ones).
+    ws_.auto_fragment(false);
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
       if (kind == websocket::frame_type::ping) on_ping(std::string_view(payload.data(), payload.size()));
     });
     ws_.async_accept(parser_->release(), [self = shared_from_this()](beast::error_code ec) {
+      self->parser_.reset();  // the request is the accept's; what is left of the parser is not needed
       if (ec) return;
       self->heard();
       self->watch_idle();
@@ -396,7 +402,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       if (parsed.is_object()) info = std::move(parsed.get_object());
     } catch (const std::exception&) {
     }
-    buffer_.consume(buffer_.size());
+    release_read_buffer();
     const auto* type = info.if_contains("type");
     const auto* plugins = info.if_contains("plugins");
     if (!type || *type != "basic_info" || !plugins || !plugins->is_array()) {
@@ -405,9 +411,11 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     }
     for (const auto& p : plugins->get_array()) {
       if (const auto* name = p.is_object() ? p.get_object().if_contains("name") : nullptr; name && name->is_string()) {
-        dp_plugins_.emplace(name->get_string());
+        dp_plugins_.emplace_back(name->get_string());
       }
     }
+    std::sort(dp_plugins_.begin(), dp_plugins_.end());
+    dp_plugins_.shrink_to_fit();
     if (const auto* labels = info.if_contains("labels"); labels && labels->is_object()) {
       node_.labels = bj::serialize(*labels);
     }
@@ -437,6 +445,13 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     read_next();
   }
 
+  // Data messages are rare (basic_info, then error reports; pings are Beast's own): the buffer
+  // is given back after each rather than kept at its largest size on every idle connection.
+  void release_read_buffer() {
+    buffer_.consume(buffer_.size());
+    buffer_.shrink_to_fit();
+  }
+
   void read_next() {
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_frame(ec); });
   }
@@ -451,7 +466,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       message = bj::parse(beast::buffers_to_string(buffer_.data()));
     } catch (const std::exception&) {
     }
-    buffer_.consume(buffer_.size());
+    release_read_buffer();
     const auto* object = message.if_object();
     const auto* type = object ? object->if_contains("type") : nullptr;
     if (!type || *type != "error") {
@@ -517,7 +532,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     if (payload->config_hash == sent_hash_) return;  // it has this one already
     std::vector<std::string> missing;
     for (const auto& name : payload->plugins) {
-      if (!dp_plugins_.contains(name)) missing.push_back(name);
+      if (!std::binary_search(dp_plugins_.begin(), dp_plugins_.end(), name)) missing.push_back(name);
     }
     if (!missing.empty()) {
       // Kong's rule: a configuration that uses a plugin the data plane lacks is not sent; the
@@ -630,7 +645,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   crypto::CertificateIdentity identity_;
   store::ControlPlane cp_;
   store::DataPlaneNode node_;
-  std::set<std::string> dp_plugins_;
+  std::vector<std::string> dp_plugins_;  // sorted; a set's nodes cost more on every idle connection
   std::shared_ptr<const Payload> pending_;
   std::string sent_hash_;
   std::uint64_t latest_sequence_ = 0;

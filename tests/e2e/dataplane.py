@@ -92,6 +92,7 @@ class DataPlane:
         self.ws = None
         self.config_hash = EMPTY_HASH
         self.configs = []  # every reconfigure message received, inflated
+        self.fragments = 0  # frames that were part of a fragmented message
 
     @property
     def url(self):
@@ -108,11 +109,26 @@ class DataPlane:
         except websockets.exceptions.InvalidStatusCode as e:
             body = getattr(e, "body", None)
             raise Refused(e.status_code, body) from None
+        self._count_fragments()
         if basic_info:
             await self.send_json({"type": "basic_info",
                                   "plugins": [{"name": p, "version": self.version} for p in self.plugins],
                                   "labels": self.labels, "process_conf": {}, "filters": {}})
         return self
+
+    def _count_fragments(self):
+        """Kong's data plane reads with lua-resty-websocket's recv_frame, one frame at a time, and
+        treats a non-final fragment as an error: a message must arrive as one frame. websockets
+        reassembles fragments silently, so the frames are counted on their way in."""
+        read_data_frame = self.ws.read_data_frame
+
+        async def counting(max_size):
+            frame = await read_data_frame(max_size)
+            if frame is not None and (not frame.fin or frame.opcode == 0):
+                self.fragments += 1
+            return frame
+
+        self.ws.read_data_frame = counting
 
     async def send_json(self, message):
         await self.ws.send(json.dumps(message).encode())
@@ -121,6 +137,7 @@ class DataPlane:
         """The next reconfigure message; applies it (its hash becomes ours) and pings, as Kong does."""
         frame = await asyncio.wait_for(self.ws.recv(), timeout)
         assert isinstance(frame, bytes), "configuration frames are binary"
+        assert self.fragments == 0, "a message arrived in fragments: Kong's recv_frame needs one frame per message"
         message = json.loads(gzip.decompress(frame))
         assert message["type"] == "reconfigure"
         self.configs.append(message)

@@ -216,6 +216,31 @@ def test_a_data_plane_that_connects_later_gets_the_current_configuration_at_once
     run(scenario())
 
 
+def test_a_large_configuration_arrives_as_one_unfragmented_frame(plane, trust):
+    # Random names compress badly: the frame is well over Beast's 4 KiB auto-fragment size.
+    for _ in range(300):
+        resp = plane.api("POST", "/core-entities/consumers", json={"username": uuid.uuid4().hex})
+        assert resp.status_code == 201, resp.text
+
+    async def scenario():
+        dp = await plane.dp(trust).connect()
+        frame_bytes = []
+        original = dp.ws.recv
+
+        async def recording_recv():
+            frame = await original()
+            frame_bytes.append(len(frame))
+            return frame
+
+        dp.ws.recv = recording_recv
+        message = await dp.receive_config()  # asserts that no fragment arrived
+        assert len(message["config_table"]["consumers"]) == 300
+        assert frame_bytes[0] > 8192
+        await dp.close()
+
+    run(scenario())
+
+
 def test_an_empty_control_plane_sends_an_empty_configuration(plane, trust):
     async def scenario():
         dp = await plane.dp(trust).connect()
