@@ -1,6 +1,7 @@
 #include "cluster/hub.hpp"
 
 #include "observability/log.hpp"
+#include "util/ids.hpp"
 
 #include <fmt/format.h>
 
@@ -12,10 +13,7 @@ namespace {
 
 constexpr std::string_view kGroupType = "CLUSTER_TYPE_CONTROL_PLANE_GROUP";
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::now_seconds;
 
 double now_fractional() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -9,6 +9,8 @@
 #include "util/ids.hpp"
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -18,13 +20,11 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <algorithm>
 #include <set>
 #include <thread>
 #include <vector>
@@ -44,10 +44,7 @@ constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::size_t kMaxHostnameBytes = 255;
 constexpr int kChainDepth = 4;  // Kong's ssl_verify_depth in pki mode
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using util::now_seconds;
 
 std::string der_of(X509* cert) {
   unsigned char* der = nullptr;
@@ -138,9 +135,9 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
       try {
         const auto removed = self->store_.data_planes().purge_nodes(now_seconds() - self->options_.purge_after.count());
         if (removed) {
-          observability::log_event(observability::Level::info,
-                                   fmt::format("forgot {} data-plane nodes not seen for {} s", removed,
-                                               self->options_.purge_after.count()));
+          observability::log_event(
+              observability::Level::info,
+              fmt::format("forgot {} data-plane nodes not seen for {} s", removed, self->options_.purge_after.count()));
         }
       } catch (const std::exception& e) {
         observability::log_event(observability::Level::warn, "purging data-plane nodes failed", 0, e.what());
@@ -286,10 +283,9 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     if (ec) return;
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
-    bhttp::async_read(ws_.next_layer(), buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
-                        self->on_request(read_ec);
-                      });
+    bhttp::async_read(
+        ws_.next_layer(), buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code read_ec, std::size_t) { self->on_request(read_ec); });
   }
 
   void on_request(beast::error_code ec) {
@@ -373,8 +369,8 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     node_.type = "kong-proxy";
     beast::get_lowest_layer(ws_).expires_never();
     // No idle timeout of Beast's: see watch_idle().
-    ws_.set_option(websocket::stream_base::timeout{listener_.options_.handshake_timeout,
-                                                   websocket::stream_base::none(), false});
+    ws_.set_option(
+        websocket::stream_base::timeout{listener_.options_.handshake_timeout, websocket::stream_base::none(), false});
     ws_.read_message_max(listener_.options_.max_payload);
     // One frame per message: Kong's data plane reads with lua-resty-websocket's recv_frame and
     // takes a non-final fragment for an error (Beast would cut a configuration into 4 KiB ones).
@@ -387,9 +383,8 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       if (ec) return;
       self->heard();
       self->watch_idle();
-      self->ws_.async_read(self->buffer_, [self](beast::error_code read_ec, std::size_t) {
-        self->on_basic_info(read_ec);
-      });
+      self->ws_.async_read(self->buffer_,
+                           [self](beast::error_code read_ec, std::size_t) { self->on_basic_info(read_ec); });
     });
   }
 
@@ -477,10 +472,10 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     node_.last_error = error ? bj::serialize(*error) : "null";
     node_.updated_at = now_seconds();
     record();
-    observability::log_event(observability::Level::warn,
-                             fmt::format("data plane {} of control plane {} reported an error applying its configuration",
-                                         node_.id, cp_.id),
-                             0, node_.last_error.substr(0, 2048));
+    observability::log_event(
+        observability::Level::warn,
+        fmt::format("data plane {} of control plane {} reported an error applying its configuration", node_.id, cp_.id),
+        0, node_.last_error.substr(0, 2048));
     read_next();
   }
 
@@ -516,8 +511,8 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       if (silent < self->listener_.options_.idle_timeout) return self->watch_idle();
       observability::log_event(
           observability::Level::info,
-          fmt::format("disconnecting data plane {} of control plane {}: silent for {} ms", self->node_.id,
-                      self->cp_.id, std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()));
+          fmt::format("disconnecting data plane {} of control plane {}: silent for {} ms", self->node_.id, self->cp_.id,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()));
       // The pending read fails, and on_frame ends the session.
       beast::get_lowest_layer(self->ws_).close();
     });
@@ -542,11 +537,10 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       node_.sync_status = "plugin_set_incompatible";
       node_.compatibility = bj::serialize(compatibility(
           "COMPATIBILITY_STATE_INCOMPATIBLE",
-          bj::array{issue("PLUGIN_SET_INCOMPATIBLE",
-                          fmt::format("The configuration uses plugins the data plane does not have: {}.",
-                                      fmt::join(missing, ", ")),
-                          "Install the plugins on the data plane, or remove them from the configuration.",
-                          std::move(affected))}));
+          bj::array{issue(
+              "PLUGIN_SET_INCOMPATIBLE",
+              fmt::format("The configuration uses plugins the data plane does not have: {}.", fmt::join(missing, ", ")),
+              "Install the plugins on the data plane, or remove them from the configuration.", std::move(affected))}));
       record();
       return;
     }
@@ -568,21 +562,22 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     }
     writing_ = true;
     ws_.binary(true);
-    ws_.async_write(asio::buffer(payload->frame), [self = shared_from_this(), payload](beast::error_code ec,
-                                                                                       std::size_t) {
-      self->writing_ = false;
-      if (ec) return;
-      self->sent_hash_ = payload->config_hash;
-      if (self->close_after_write_) return self->close_with_code(websocket::close_code::policy_error, "closed");
-      self->flush();
-    });
+    ws_.async_write(asio::buffer(payload->frame),
+                    [self = shared_from_this(), payload](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec) return;
+                      self->sent_hash_ = payload->config_hash;
+                      if (self->close_after_write_)
+                        return self->close_with_code(websocket::close_code::policy_error, "closed");
+                      self->flush();
+                    });
   }
 
   void close_with(const std::string& reason) {
     if (!subscribed_) return;
-    observability::log_event(observability::Level::info,
-                             fmt::format("disconnecting data plane {} of control plane {}: {}", node_.id, cp_.id,
-                                         reason));
+    observability::log_event(
+        observability::Level::info,
+        fmt::format("disconnecting data plane {} of control plane {}: {}", node_.id, cp_.id, reason));
     close_with_code(websocket::close_code::policy_error, "disconnected");
   }
 
@@ -593,9 +588,8 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       return;
     }
     closing_ = true;
-    ws_.async_close(websocket::close_reason(code, reason), [self = shared_from_this()](beast::error_code) {
-      self->on_closed();
-    });
+    ws_.async_close(websocket::close_reason(code, reason),
+                    [self = shared_from_this()](beast::error_code) { self->on_closed(); });
   }
 
   void on_closed() {
@@ -629,13 +623,13 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     response->keep_alive(false);
     response->prepare_payload();
     beast::get_lowest_layer(ws_).expires_after(listener_.options_.handshake_timeout);
-    bhttp::async_write(ws_.next_layer(), *response, [self = shared_from_this(), response](beast::error_code,
-                                                                                          std::size_t) {
-      self->ws_.next_layer().async_shutdown([self](beast::error_code) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(self->ws_).socket().close(ignored);
-      });
-    });
+    bhttp::async_write(ws_.next_layer(), *response,
+                       [self = shared_from_this(), response](beast::error_code, std::size_t) {
+                         self->ws_.next_layer().async_shutdown([self](beast::error_code) {
+                           beast::error_code ignored;
+                           beast::get_lowest_layer(self->ws_).socket().close(ignored);
+                         });
+                       });
   }
 
   Impl& listener_;
@@ -700,7 +694,6 @@ void Listener::Impl::accept() {
     self->accept();
   });
 }
-
 
 Listener::Listener(store::Store& store, Hub& hub, ListenerOptions options)
     : impl_(std::make_shared<Impl>(store, hub, std::move(options))) {}

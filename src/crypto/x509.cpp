@@ -1,5 +1,7 @@
 #include "crypto/x509.hpp"
 
+#include "crypto/openssl_handles.hpp"
+
 #include <fmt/format.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -20,18 +22,11 @@
 namespace ok::crypto {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using Bio = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
-using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using Store = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
-using StoreCtx = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
+using handles::Bio;
+using handles::Cert;
+using handles::Key;
+using handles::Store;
+using handles::StoreCtx;
 
 std::string hex(const unsigned char* data, std::size_t size) {
   std::string out;
@@ -131,14 +126,14 @@ std::pair<std::string, std::string> self_signed_certificate(const std::string& c
   unsigned char serial[16];
   RAND_bytes(serial, sizeof serial);
   serial[0] &= 0x7f;  // a positive serial number
-  std::unique_ptr<BIGNUM, Deleter<BN_free>> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  std::unique_ptr<BIGNUM, handles::Deleter<BN_free>> bn(BN_bin2bn(serial, sizeof serial, nullptr));
   BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 86400);
   X509_set_pubkey(cert.get(), key.get());
   auto* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), name);
 
   std::string alt;

@@ -19,10 +19,7 @@ using errors::InvalidParameter;
 using errors::InvalidParameters;
 using errors::Rule;
 
-void add(InvalidParameters& out, std::string field, Rule rule, std::string reason,
-         std::optional<std::int64_t> limit = std::nullopt) {
-  out.push_back({.field = std::move(field), .rule = rule, .reason = std::move(reason), .limit = limit});
-}
+using detail::add;
 
 std::string_view type_article(FieldType type) {
   switch (type) {
@@ -74,15 +71,7 @@ std::string random_key() {
   return util::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
-bool is_integral(const bj::value& v) {
-  if (v.is_int64()) return true;
-  if (v.is_uint64()) return v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX);
-  if (v.is_double()) {
-    const double d = v.get_double();
-    return d >= -9.2e18 && d <= 9.2e18 && d == std::floor(d);
-  }
-  return false;
-}
+using detail::is_integral;
 
 // A bound as the integer `minimum`/`maximum` the spec's problem shapes require, when it is one.
 std::optional<std::int64_t> whole(double d) {

@@ -28,10 +28,7 @@ std::string join_path(std::string_view prefix, std::string_view name) {
   return name.empty() ? fmt::format("{}{}", prefix, key) : fmt::format("{}.{}", prefix, key);
 }
 
-void add(InvalidParameters& out, std::string field, Rule rule, std::string reason,
-         std::optional<std::int64_t> limit = std::nullopt) {
-  out.push_back({.field = std::move(field), .rule = rule, .reason = std::move(reason), .limit = limit});
-}
+using detail::add;
 
 std::string_view kind_article(Kind kind) {
   switch (kind) {
@@ -99,17 +96,7 @@ std::string canonical_json(const bj::value& v) {
 
 namespace {
 
-// An integer that fits in int64 (what every integer field is stored as). A double counts
-// when it is a whole number within range; the range is checked before any conversion.
-bool is_integral(const bj::value& v) {
-  if (v.is_int64()) return true;
-  if (v.is_uint64()) return v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX);
-  if (v.is_double()) {
-    const double d = v.get_double();
-    return d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d));
-  }
-  return false;
-}
+using detail::is_integral;
 
 void validate_object(const bj::value& value, const ObjectSchema& schema, Mode mode, const std::string& prefix,
                      InvalidParameters& out);
@@ -167,7 +154,8 @@ void validate_value(const bj::value& value, const Field& field, Mode mode, const
         return;
       }
       if (field.check) {
-        if (auto problem = field.check(s); !problem.empty()) add(out, path, field.check_is_whole_value ? Rule::invalid : Rule::matches_regex, problem);
+        if (auto problem = field.check(s); !problem.empty())
+          add(out, path, field.check_is_whole_value ? Rule::invalid : Rule::matches_regex, problem);
       }
       return;
     }
@@ -401,5 +389,23 @@ std::size_t utf8_length(std::string_view text) {
   }
   return n;
 }
+
+namespace detail {
+
+void add(InvalidParameters& out, std::string field, Rule rule, std::string reason, std::optional<std::int64_t> limit) {
+  out.push_back({.field = std::move(field), .rule = rule, .reason = std::move(reason), .limit = limit});
+}
+
+bool is_integral(const bj::value& v) {
+  if (v.is_int64()) return true;
+  if (v.is_uint64()) return v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX);
+  if (v.is_double()) {
+    const double d = v.get_double();
+    return d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d));
+  }
+  return false;
+}
+
+}  // namespace detail
 
 }  // namespace ok::schema

@@ -9,6 +9,10 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <string>
+
 namespace ok::schema {
 
 enum class Mode {
@@ -38,3 +42,15 @@ std::size_t utf8_length(std::string_view text);
 bool is_utf8(std::string_view text);
 
 }  // namespace ok::schema
+
+// Shared by the two validators (validator.cpp, entity_validator.cpp).
+namespace ok::schema::detail {
+
+void add(errors::InvalidParameters& out, std::string field, errors::Rule rule, std::string reason,
+         std::optional<std::int64_t> limit = std::nullopt);
+
+// An integer that fits in int64 (what every integer field is stored as). A double counts
+// when it is a whole number within range; the range is checked before any conversion.
+bool is_integral(const boost::json::value& v);
+
+}  // namespace ok::schema::detail

@@ -31,6 +31,10 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 std::string format_rfc3339_ms(std::int64_t epoch_ms) {
   std::int64_t secs = epoch_ms / 1000;
   std::int64_t ms = epoch_ms % 1000;

@@ -13,6 +13,9 @@ std::string new_uuid();
 // Milliseconds since the Unix epoch, the unit every stored timestamp uses.
 std::int64_t now_ms();
 
+// Seconds since the Unix epoch (data-plane nodes and their pings are kept in seconds, as Konnect shows them).
+std::int64_t now_seconds();
+
 // 2026-01-02T03:04:05.678Z, the one timestamp format of the platform APIs.
 std::string format_rfc3339_ms(std::int64_t epoch_ms);
 

@@ -21,8 +21,6 @@ namespace bj = boost::json;
 using auth::Verb;
 using errors::ApiError;
 
-const std::string kBase = "/v2/control-planes/{controlPlaneId}/core-entities";
-
 struct Side {
   const ConfigEntity* type;   // the entity in the path
   const ConfigEntity* other;  // the entities listed or added
@@ -225,8 +223,8 @@ http::Response remove_members(RequestContext& ctx, const Side& side, const std::
 }  // namespace
 
 void register_consumer_group_routes(App& app) {
-  const auto groups = kBase + "/consumer_groups/{ConsumerGroupId}";
-  const auto consumers = kBase + "/consumers/{ConsumerId}";
+  const auto groups = kCoreEntitiesPath + "/consumer_groups/{ConsumerGroupId}";
+  const auto consumers = kCoreEntitiesPath + "/consumers/{ConsumerId}";
   app.route("GET", groups, get_group);
   app.route("GET", groups + "/consumers", [](RequestContext& ctx) { return list_members(ctx, group_side()); });
   app.route("POST", groups + "/consumers", [](RequestContext& ctx) { return add_members(ctx, group_side()); });

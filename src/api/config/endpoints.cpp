@@ -23,8 +23,6 @@ namespace {
 namespace bj = boost::json;
 using auth::Verb;
 
-const std::string kBase = "/v2/control-planes/{controlPlaneId}/core-entities";
-
 // What one route addresses: an entity type, at the top level or under a parent.
 struct Target {
   const ConfigEntity* type;
@@ -234,11 +232,12 @@ void register_entity_routes(App& app) {
   const auto& registry = Registry::get();
   for (const auto* type : registry.entities()) {
     if (!type->top_level) continue;
-    register_target(app, kBase + "/" + type->path, type->param, Target{type}, type->top_level_writes,
+    register_target(app, kCoreEntitiesPath + "/" + type->path, type->param, Target{type}, type->top_level_writes,
                     type->top_level_item, type->def.name != "consumer_groups");
   }
   for (const auto& nesting : registry.nestings()) {
-    const auto collection = kBase + "/" + nesting.parent->path + "/{" + nesting.parent_param + "}/" + nesting.segment;
+    const auto collection =
+        kCoreEntitiesPath + "/" + nesting.parent->path + "/{" + nesting.parent_param + "}/" + nesting.segment;
     register_target(app, collection, nesting.child->param, Target{nesting.child, &nesting}, true, true, true);
   }
 }

@@ -23,7 +23,7 @@ Registry::Registry() {
   const auto* routes_ = add(routes());
   const auto* consumers_ = add(consumers());
   const auto* consumer_groups_ = add(consumer_groups());
-  const auto* plugins_ = add(plugins());
+  const auto* plugins_ = add(entities::plugins());
   const auto* upstreams_ = add(upstreams());
   const auto* targets_ = add(targets());
   const auto* snis_ = add(snis());

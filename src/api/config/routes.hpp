@@ -1,10 +1,15 @@
 #pragma once
 
+#include <string>
+
 namespace ok::api {
 class App;
 }
 
 namespace ok::api::config {
+
+// Where every core entity lives: /v2/control-planes/{controlPlaneId}/core-entities/...
+inline const std::string kCoreEntitiesPath = "/v2/control-planes/{controlPlaneId}/core-entities";
 
 // Registers the Control Plane Configuration v2 routes (core entities, their schemas) and the
 // house extensions Kong's clients need (docs/API.md).

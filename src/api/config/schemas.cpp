@@ -19,8 +19,6 @@ namespace {
 namespace bj = boost::json;
 using auth::Verb;
 
-const std::string kBase = "/v2/control-planes/{controlPlaneId}/core-entities";
-
 // An entity by any of the names clients use for it: "service", "services", "key-sets", "key-set".
 const ConfigEntity* entity_named(std::string_view name) {
   const auto& registry = Registry::get();
@@ -75,10 +73,10 @@ http::Response validate(RequestContext& ctx) {
 }  // namespace
 
 void register_schema_routes(App& app) {
-  app.route("GET", kBase + "/schemas/plugins/{pluginName}", plugin_schema);
-  app.route("POST", kBase + "/schemas/{entityName}/validate", validate);
-  app.route("GET", kBase + "/v1/schemas/json/{entityName}", json_schema);
-  app.route("GET", kBase + "/v1/available-plugins", available_plugins);
+  app.route("GET", kCoreEntitiesPath + "/schemas/plugins/{pluginName}", plugin_schema);
+  app.route("POST", kCoreEntitiesPath + "/schemas/{entityName}/validate", validate);
+  app.route("GET", kCoreEntitiesPath + "/v1/schemas/json/{entityName}", json_schema);
+  app.route("GET", kCoreEntitiesPath + "/v1/available-plugins", available_plugins);
 }
 
 }  // namespace ok::api::config
