@@ -522,6 +522,8 @@ def test_nodes_pages_get_delete_and_eol(plane, trust):
         dps = [await plane.dp(trust, version=v).connect() for v in ("3.10.0", "3.9.1", "3.2.2", "3.4.1")]
         for dp in dps:
             await dp.receive_config()
+        for dp in dps:  # nodes outlive their connections; left open, each would wait out its close timeout
+            await dp.close()
         return dps
 
     dps = run(scenario())
