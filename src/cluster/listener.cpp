@@ -2,6 +2,7 @@
 
 #include "crypto/x509.hpp"
 #include "errors/problem.hpp"
+#include "http/fd_tls_stream.hpp"
 #include "http/tls.hpp"
 #include "observability/log.hpp"
 #include "observability/trace.hpp"
@@ -15,9 +16,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
@@ -38,7 +37,8 @@ namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 namespace bj = boost::json;
 using tcp = asio::ip::tcp;
-using Ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+// Not beast::ssl_stream: see http/fd_tls_stream.hpp for what it costs per idle connection.
+using Ws = websocket::stream<http::FdTlsStream>;
 
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::size_t kMaxHostnameBytes = 255;
@@ -247,7 +247,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
       std::lock_guard lock(listener_.sessions_mutex_);
       listener_.sessions_[this] = weak_from_this();
     }
-    beast::get_lowest_layer(ws_).expires_after(listener_.options_.handshake_timeout);
+    arm_deadline();
     ws_.next_layer().async_handshake(asio::ssl::stream_base::server,
                                      [self = shared_from_this()](beast::error_code ec) { self->on_tls(ec); });
   }
@@ -289,6 +289,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   }
 
   void on_request(beast::error_code ec) {
+    disarm_deadline();
     if (ec) return;
     const auto& request = parser_->get();
     const auto target = request.target();
@@ -367,7 +368,6 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     }
     cp_ = std::move(*who.cp);
     node_.type = "kong-proxy";
-    beast::get_lowest_layer(ws_).expires_never();
     // No idle timeout of Beast's: see watch_idle().
     ws_.set_option(
         websocket::stream_base::timeout{listener_.options_.handshake_timeout, websocket::stream_base::none(), false});
@@ -518,6 +518,26 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     });
   }
 
+  // The TLS handshake with the HTTP request, and a refusal's answer, get handshake_timeout: a
+  // silent client is cut then. FdTlsStream waits on the socket itself, where tcp_stream's
+  // expiry does not reach, hence a deadline of the session's own; it shares idle_timer_, which
+  // has nothing to watch until the WebSocket is accepted. The flag stops an expiry already
+  // queued when the deadline was disarmed.
+  void arm_deadline() {
+    deadline_armed_ = true;
+    idle_timer_.expires_after(listener_.options_.handshake_timeout);
+    idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || !self->deadline_armed_) return;
+      beast::get_lowest_layer(self->ws_).close();
+    });
+  }
+
+  void disarm_deadline() {
+    deadline_armed_ = false;
+    idle_timer_.cancel();
+  }
+
   void update_sync() { in_sync_.store(!latest_hash_.empty() && node_.config_hash == latest_hash_); }
 
   void flush() {
@@ -622,7 +642,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
     response->body() = errors::render_problem(error, trace);
     response->keep_alive(false);
     response->prepare_payload();
-    beast::get_lowest_layer(ws_).expires_after(listener_.options_.handshake_timeout);
+    arm_deadline();
     bhttp::async_write(ws_.next_layer(), *response,
                        [self = shared_from_this(), response](beast::error_code, std::size_t) {
                          self->ws_.next_layer().async_shutdown([self](beast::error_code) {
@@ -647,6 +667,7 @@ class Listener::Impl::Session final : public Subscriber, public std::enable_shar
   std::atomic<bool> in_sync_{false};
   asio::steady_timer idle_timer_{ws_.get_executor()};
   std::chrono::steady_clock::time_point last_heard_;
+  bool deadline_armed_ = false;
   bool subscribed_ = false;
   bool writing_ = false;
   bool closing_ = false;
