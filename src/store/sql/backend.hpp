@@ -1,0 +1,38 @@
+#pragma once
+// A database the SQL store runs on: how to open connections, how a batch of writes takes
+// the database for itself, the schema's migrations, and what the engine can tell about
+// itself. store/sqlite/ and store/postgres/ each provide one.
+
+#include "store/sql/connection.hpp"
+#include "store/store.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace ok::store::sql {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // A new connection. Throws UnavailableError when the database cannot be reached.
+  virtual std::unique_ptr<Connection> connect() = 0;
+
+  // Opens the transaction one batch of writes runs in, inside which no other writer (of
+  // this process or of another node on the same database) changes anything: the store's
+  // invariants that span rows (last admin, token limits, group sizes, entity references)
+  // are checked and written as if writes ran one at a time.
+  virtual void begin_batch(Connection& writer) = 0;
+
+  // Applies every pending migration (safe when several processes start at once); returns
+  // how many were applied.
+  virtual int apply_migrations(Connection& c) = 0;
+  // The newest migration version applied.
+  virtual int schema_version(Connection& c) = 0;
+
+  // See Store::change_stamp and Store::memory_in_use.
+  virtual std::optional<ChangeStamp> change_stamp() = 0;
+  virtual std::optional<std::int64_t> memory_in_use() = 0;
+};
+
+}  // namespace ok::store::sql
