@@ -12,7 +12,6 @@
 #include "http/tls.hpp"
 #include "observability/log.hpp"
 #include "ratelimit/gcra_limiter.hpp"
-#include "store/sqlite/migrations.hpp"
 #include "store/store.hpp"
 
 #include <fmt/format.h>

@@ -1,4 +1,5 @@
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
+#include "store/sqlite/backend.hpp"
 #include "store/store.hpp"
 
 #include <filesystem>
@@ -10,11 +11,12 @@ std::unique_ptr<Store> open_store(const std::string& url, bool apply_migrations)
   constexpr std::string_view kSqlite = "sqlite:";
   if (url.rfind(kSqlite, 0) == 0) {
     std::string path = url.substr(kSqlite.size());
-    if (path.empty()) throw std::invalid_argument("the sqlite: database URL needs a file path, e.g. sqlite:./var/openkonnect.db");
+    if (path.empty())
+      throw std::invalid_argument("the sqlite: database URL needs a file path, e.g. sqlite:./var/openkonnect.db");
     const auto parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    return std::make_unique<sqlite::SqliteStore>(std::move(path), apply_migrations);
+    return std::make_unique<sql::SqlStore>(std::make_unique<sqlite::SqliteBackend>(std::move(path)), apply_migrations);
   }
   throw std::invalid_argument("unsupported database URL [" + url + "]: expected sqlite:PATH");
 }

@@ -5,7 +5,7 @@
 // organization's rows, so a lookup of another organization's id is a plain "not found".
 //
 // Errors: ConflictError for a unique-key clash, UnavailableError when the database cannot
-// serve the call. Backends: store/sqlite (embedded default); PostgreSQL comes later.
+// serve the call. Backends: store/sql over store/sqlite (embedded default) or store/postgres.
 
 #include "store/data_plane_store.hpp"
 #include "store/entity_store.hpp"

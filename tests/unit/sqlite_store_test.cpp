@@ -787,7 +787,7 @@ TEST_F(SqliteStoreTest, RowsWrittenStraightIntoTheFileAreIndexedToo) {
 }  // namespace
 
 // Past 10 000 control planes in an organization, a substring filter is led by the trigram index
-// instead of a scan of the organization's rows (store/sqlite/sqlite_store.cpp, kNameScanLimit):
+// instead of a scan of the organization's rows (store/sql/sql_store.cpp, kNameScanLimit):
 // the answers must be the same either way.
 TEST_F(SqliteStoreTest, NameContainsInALargeOrganizationIsLedByTheNameIndex) {
   const OrgId large = new_org("Large");

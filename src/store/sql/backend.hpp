@@ -17,6 +17,8 @@ class Backend {
 
   // A new connection. Throws UnavailableError when the database cannot be reached.
   virtual std::unique_ptr<Connection> connect() = 0;
+  // The SQL spellings of this database; lives as long as the backend.
+  virtual const Dialect& dialect() const = 0;
 
   // Opens the transaction one batch of writes runs in, inside which no other writer (of
   // this process or of another node on the same database) changes anything: the store's

@@ -88,6 +88,9 @@ class Dialect {
   // `?` bound substring (3 characters or more) through an index, before the exact test;
   // empty when the backend has no such index.
   virtual std::string control_plane_name_prefilter() const = 0;
+  // `column` written so that the planner does not pick its index (where SQLite's planner
+  // would pick a worse one); as it is where the planner needs no such hint.
+  virtual std::string unindexed(std::string_view column) const { return std::string(column); }
 };
 
 class Connection {

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <locale.h>
 #include <clocale>
 #include <cwctype>
-#include <locale.h>
 
 #include <memory>
 #include <stdexcept>
@@ -106,27 +106,24 @@ void casefold(sqlite3_context* context, int, sqlite3_value** argv) {
 
 }  // namespace
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
 
-Statement& Statement::bind(int index, std::string_view value) {
+void SqliteStatement::bind_text(int index, std::string_view value) {
   const int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) throw_error(db_, rc, "bind");
-  return *this;
 }
 
-Statement& Statement::bind(int index, std::int64_t value) {
+void SqliteStatement::bind_integer(int index, std::int64_t value) {
   const int rc = sqlite3_bind_int64(stmt_, index, value);
   if (rc != SQLITE_OK) throw_error(db_, rc, "bind");
-  return *this;
 }
 
-Statement& Statement::bind_null(int index) {
+void SqliteStatement::bind_nothing(int index) {
   const int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK) throw_error(db_, rc, "bind");
-  return *this;
 }
 
-bool Statement::step() {
+bool SqliteStatement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -136,22 +133,22 @@ bool Statement::step() {
   throw_error(db_, extended != SQLITE_OK ? extended : rc, "step");
 }
 
-std::string Statement::text(int column) const {
+std::string SqliteStatement::text(int column) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   if (!p) return {};
   return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
-std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t SqliteStatement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
 
-bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool SqliteStatement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
-void Statement::reset() {
+void SqliteStatement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
 
-Connection::Connection(const std::string& path) {
+SqliteConnection::SqliteConnection(const std::string& path) {
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -179,12 +176,12 @@ Connection::Connection(const std::string& path) {
   }
 }
 
-Connection::~Connection() {
+SqliteConnection::~SqliteConnection() {
   cache_.clear();
   if (db_) sqlite3_close(db_);
 }
 
-void Connection::exec(std::string_view sql) {
+void SqliteConnection::exec(std::string_view sql) {
   char* error = nullptr;
   const std::string text(sql);
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
@@ -192,26 +189,46 @@ void Connection::exec(std::string_view sql) {
   if (rc != SQLITE_OK) throw_error(db_, sqlite3_extended_errcode(db_), "exec");
 }
 
-Statement& Connection::prepare(std::string_view sql) {
+sql::Statement& SqliteConnection::prepare(std::string_view sql) {
   auto key = std::string(sql);
   if (auto it = cache_.find(key); it != cache_.end()) return *it->second;
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                                    nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) throw_error(db_, sqlite3_extended_errcode(db_), "prepare");
-  auto [it, inserted] = cache_.emplace(std::move(key), std::make_unique<Statement>(db_, stmt));
+  auto [it, inserted] = cache_.emplace(std::move(key), std::make_unique<SqliteStatement>(db_, stmt));
   return *it->second;
 }
 
-}  // namespace ok::store::sqlite
-
-namespace ok::store::sqlite {
-
-std::unique_ptr<Statement> Connection::prepare_uncached(std::string_view sql) {
+std::unique_ptr<sql::Statement> SqliteConnection::prepare_uncached(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) throw_error(db_, sqlite3_extended_errcode(db_), "prepare");
-  return std::make_unique<Statement>(db_, stmt);
+  return std::make_unique<SqliteStatement>(db_, stmt);
 }
+
+const sql::Dialect& SqliteConnection::dialect() const {
+  static const SqliteDialect sqlite_dialect;
+  return sqlite_dialect;
+}
+
+std::string SqliteDialect::json_member(std::string_view column, std::string_view key) const {
+  return fmt::format("json_extract({}, '$.' || json_quote({}))", column, key);
+}
+
+std::string SqliteDialect::casefold(std::string_view text) const { return fmt::format("ok_casefold({})", text); }
+
+std::string SqliteDialect::position(std::string_view haystack, std::string_view needle) const {
+  return fmt::format("instr({}, {})", haystack, needle);
+}
+
+// The trigram index of migration 3, searched for the substring as one literal FTS5 phrase.
+std::string SqliteDialect::control_plane_name_prefilter() const {
+  return "seq IN (SELECT rowid FROM control_plane_names WHERE control_plane_names MATCH "
+         "'\"' || replace(?, '\"', '\"\"') || '\"')";
+}
+
+// SQLite's planner leaves an index out for a column written as a unary-plus expression.
+std::string SqliteDialect::unindexed(std::string_view column) const { return fmt::format("+{}", column); }
 
 }  // namespace ok::store::sqlite

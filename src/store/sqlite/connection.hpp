@@ -1,16 +1,15 @@
 #pragma once
-// A thin RAII layer over the SQLite C API: one Connection, prepared Statements with typed
-// binds and columns, and the translation of SQLite result codes into store errors.
+// The SQLite driver of the SQL store: a Connection over the SQLite C API, prepared Statements
+// with typed binds and columns, and the translation of SQLite result codes into store errors.
 
-#include "store/errors.hpp"
+#include "store/sql/connection.hpp"
 
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <memory>
 #include <unordered_map>
 
 namespace ok::store::sqlite {
@@ -19,97 +18,52 @@ namespace ok::store::sqlite {
 // std::runtime_error for anything else (a bug: answered 500, logged with its trace id).
 [[noreturn]] void throw_error(sqlite3* db, int code, std::string_view context);
 
-class Statement {
+class SqliteStatement final : public sql::Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement();
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~SqliteStatement() override;
 
-  Statement& bind(int index, std::string_view value);
-  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
-  Statement& bind(int index, std::int64_t value);
-  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
-  Statement& bind(int index, bool value) { return bind(index, static_cast<std::int64_t>(value ? 1 : 0)); }
-  Statement& bind_null(int index);
-  template <typename T>
-  Statement& bind(int index, const std::optional<T>& value) {
-    return value ? bind(index, *value) : bind_null(index);
-  }
+  bool step() override;
+  std::string text(int column) const override;
+  std::int64_t integer(int column) const override;
+  bool is_null(int column) const override;
+  void reset() override;
 
-  // Advances; true while a row is available.
-  bool step();
-  // Runs a statement that returns no rows.
-  void run() {
-    while (step()) {
-    }
-  }
-
-  std::string text(int column) const;
-  std::int64_t integer(int column) const;
-  bool is_null(int column) const;
-
-  void reset();
-
-  bool in_use = false;  // held by a live Query
+ protected:
+  void bind_text(int index, std::string_view value) override;
+  void bind_integer(int index, std::int64_t value) override;
+  void bind_nothing(int index) override;
 
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
 };
 
-class Connection {
+class SqliteDialect final : public sql::Dialect {
+ public:
+  std::string json_member(std::string_view column, std::string_view key) const override;
+  std::string casefold(std::string_view text) const override;
+  std::string position(std::string_view haystack, std::string_view needle) const override;
+  std::string control_plane_name_prefilter() const override;
+  std::string unindexed(std::string_view column) const override;
+};
+
+class SqliteConnection final : public sql::Connection {
  public:
   // Opens (creating if needed) the database at `path` and applies the connection pragmas.
-  explicit Connection(const std::string& path);
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection();
+  explicit SqliteConnection(const std::string& path);
+  ~SqliteConnection() override;
 
-  void exec(std::string_view sql);
-  // Prepared statements are cached per connection: hot queries are compiled once.
-  Statement& prepare(std::string_view sql);
-  // For SQL assembled per request (filters): compiled for one use, never cached, so the
-  // cache cannot grow with the variety of client queries.
-  std::unique_ptr<Statement> prepare_uncached(std::string_view sql);
+  void exec(std::string_view sql) override;
+  sql::Statement& prepare(std::string_view sql) override;
+  std::unique_ptr<sql::Statement> prepare_uncached(std::string_view sql) override;
+  std::int64_t changes() override { return sqlite3_changes64(db_); }
+  const sql::Dialect& dialect() const override;
   sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
-};
-
-// Resets a cached statement when it goes out of scope, so the next user starts clean.
-// A cached statement already held by a live Query (the same SQL used twice in one scope)
-// is not shared: the second Query prepares its own copy.
-class Query {
- public:
-  enum class Caching { cached, uncached };
-  Query(Connection& c, std::string_view sql, Caching caching = Caching::cached)
-      : owned_(caching == Caching::uncached ? c.prepare_uncached(sql) : nullptr),
-        stmt_(owned_ ? *owned_ : c.prepare(sql)) {
-    if (!owned_ && stmt_.in_use) {
-      owned_ = c.prepare_uncached(sql);
-      stmt_ptr_ = owned_.get();
-    } else {
-      stmt_ptr_ = &stmt_;
-    }
-    stmt_ptr_->in_use = true;
-  }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-  ~Query() {
-    stmt_ptr_->reset();
-    stmt_ptr_->in_use = false;
-  }
-  Statement* operator->() { return stmt_ptr_; }
-  Statement& operator*() { return *stmt_ptr_; }
-
- private:
-  std::unique_ptr<Statement> owned_;
-  Statement& stmt_;
-  Statement* stmt_ptr_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
 };
 
 }  // namespace ok::store::sqlite

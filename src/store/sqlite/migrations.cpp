@@ -259,16 +259,16 @@ CREATE TABLE cluster_identity (
   return all;
 }
 
-int current_version(Connection& connection) {
+int current_version(sql::Connection& connection) {
   connection.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
       "applied_at INTEGER NOT NULL)");
-  Query q(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  sql::Query q(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   q->step();
   return static_cast<int>(q->integer(0));
 }
 
-int apply_migrations(Connection& connection) {
+int apply_migrations(SqliteConnection& connection) {
   int applied = 0;
   for (const auto& migration : migrations()) {
     // Re-read inside the write lock so two processes starting together apply each once.
@@ -279,7 +279,8 @@ int apply_migrations(Connection& connection) {
         continue;
       }
       connection.exec(migration.sql);
-      Query record(connection, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)");
+      sql::Query record(connection,
+                        "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)");
       record->bind(1, migration.version).bind(2, migration.description).bind(3, util::now_ms()).run();
       connection.exec("COMMIT");
       ++applied;

@@ -18,8 +18,8 @@ struct Migration {
 const std::vector<Migration>& migrations();
 
 // Applies every pending migration; returns how many were applied.
-int apply_migrations(Connection& connection);
+int apply_migrations(SqliteConnection& connection);
 
-int current_version(Connection& connection);
+int current_version(sql::Connection& connection);
 
 }  // namespace ok::store::sqlite

@@ -1,7 +1,7 @@
 #pragma once
-// Helpers shared by the SQLite store's files: JSON columns and WHERE-clause building.
+// Helpers shared by the SQL store's files: JSON columns and WHERE-clause building.
 
-#include "store/sqlite/connection.hpp"
+#include "store/sql/connection.hpp"
 #include "store/store.hpp"
 
 #include <string>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -22,8 +22,8 @@ Labels labels_from_json(const std::string& text);
 // values as parameters; column names come from code, never from clients.
 class Where {
  public:
-  explicit Where(std::string first, std::vector<std::string> args = {})
-      : sql_(std::move(first)), args_(std::move(args)) {}
+  Where(const Dialect& dialect, std::string first, std::vector<std::string> args = {})
+      : dialect_(dialect), sql_(std::move(first)), args_(std::move(args)) {}
 
   void add(std::string_view condition, std::vector<std::string> args = {});
   void in(std::string_view column, const std::vector<std::string>& values, bool negate = false);
@@ -37,6 +37,7 @@ class Where {
   int bind(Statement& s) const;
 
  private:
+  const Dialect& dialect_;
   std::string sql_;
   std::vector<std::string> args_;
 };
@@ -65,4 +66,4 @@ Page<T> paged_select(Connection& c, std::string_view columns, std::string_view f
   return out;
 }
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

@@ -1,17 +1,17 @@
 #pragma once
-// The SQLite backend of the EntityStore. Four fixed tables hold every entity type (migration
+// The EntityStore of the SQL store. Four fixed tables hold every entity type (migration
 // 4): the entities themselves (JSON), their unique keys, their references, and their tags. A new
 // entity type needs no SQL of its own.
 
 #include "store/entity_store.hpp"
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 
-class SqliteStore;
+class SqlStore;
 
-class SqliteEntityStore final : public EntityStore {
+class SqlEntityStore final : public EntityStore {
  public:
-  explicit SqliteEntityStore(SqliteStore& db) : db_(db) {}
+  explicit SqlEntityStore(SqlStore& db) : db_(db) {}
 
   std::optional<StoredEntity> get(const Scope& scope, const std::string& type, const EntityKey& key) override;
   EntityPage page(const Scope& scope, const EntityPageQuery& query) override;
@@ -22,7 +22,7 @@ class SqliteEntityStore final : public EntityStore {
   void write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) override;
 
  private:
-  SqliteStore& db_;
+  SqlStore& db_;
 };
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

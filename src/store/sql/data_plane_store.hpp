@@ -1,15 +1,15 @@
 #pragma once
-// The SQLite backend of the DataPlaneStore (migration 5).
+// The DataPlaneStore of the SQL store (migration 5).
 
 #include "store/data_plane_store.hpp"
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 
-class SqliteStore;
+class SqlStore;
 
-class SqliteDataPlaneStore final : public DataPlaneStore {
+class SqlDataPlaneStore final : public DataPlaneStore {
  public:
-  explicit SqliteDataPlaneStore(SqliteStore& db) : db_(db) {}
+  explicit SqlDataPlaneStore(SqlStore& db) : db_(db) {}
 
   std::vector<DpCertificate> certificates(const Scope& scope) override;
   std::optional<DpCertificate> certificate(const Scope& scope, const std::string& id) override;
@@ -27,7 +27,7 @@ class SqliteDataPlaneStore final : public DataPlaneStore {
       const std::function<std::pair<std::string, std::string>()>& generate) override;
 
  private:
-  SqliteStore& db_;
+  SqlStore& db_;
 };
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

@@ -1,10 +1,10 @@
-#include "store/sqlite/codec.hpp"
+#include "store/sql/codec.hpp"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 
 namespace bj = boost::json;
 
@@ -44,14 +44,14 @@ void Where::in(std::string_view column, const std::vector<std::string>& values, 
 void Where::string_filter(std::string_view column, const StringFilter& filter) {
   for (const auto& v : filter.eq) add(std::string(column) + " = ?", {v});
   for (const auto& v : filter.contains) {
-    add("instr(ok_casefold(" + std::string(column) + "), ok_casefold(?)) > 0", {v});
+    add(dialect_.position(dialect_.casefold(column), dialect_.casefold("?")) + " > 0", {v});
   }
 }
 
 void Where::visible(std::string_view column, const std::optional<std::vector<std::string>>& ids) {
   if (!ids) return;
   if (ids->empty()) {
-    add("0");
+    add("1 = 0");
     return;
   }
   in(column, *ids);
@@ -63,4 +63,4 @@ int Where::bind(Statement& s) const {
   return i;
 }
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

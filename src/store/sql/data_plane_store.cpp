@@ -1,12 +1,12 @@
-#include "store/sqlite/data_plane_store.hpp"
+#include "store/sql/data_plane_store.hpp"
 
 #include "observability/log.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 #include "util/ids.hpp"
 
 #include <fmt/format.h>
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 namespace {
 
 constexpr std::string_view kCertificateColumns =
@@ -53,7 +53,7 @@ DataPlaneNode read_node(const Statement& s) {
 
 }  // namespace
 
-std::vector<DpCertificate> SqliteDataPlaneStore::certificates(const Scope& scope) {
+std::vector<DpCertificate> SqlDataPlaneStore::certificates(const Scope& scope) {
   auto c = db_.reader();
   Query q(*c, fmt::format("SELECT {} FROM dp_client_certificates WHERE org_id = ? AND control_plane_id = ? ORDER BY "
                           "created_at, id",
@@ -64,7 +64,7 @@ std::vector<DpCertificate> SqliteDataPlaneStore::certificates(const Scope& scope
   return out;
 }
 
-std::optional<DpCertificate> SqliteDataPlaneStore::certificate(const Scope& scope, const std::string& id) {
+std::optional<DpCertificate> SqlDataPlaneStore::certificate(const Scope& scope, const std::string& id) {
   auto c = db_.reader();
   Query q(*c, fmt::format("SELECT {} FROM dp_client_certificates WHERE org_id = ? AND control_plane_id = ? AND id = ?",
                           kCertificateColumns));
@@ -73,32 +73,32 @@ std::optional<DpCertificate> SqliteDataPlaneStore::certificate(const Scope& scop
   return read_certificate(*q);
 }
 
-void SqliteDataPlaneStore::put_certificate(const Scope& scope, const DpCertificate& cert) {
+void SqlDataPlaneStore::put_certificate(const Scope& scope, const DpCertificate& cert) {
   db_.write([&](Connection& c) {
     Query q(c,
             "INSERT INTO dp_client_certificates (id, org_id, control_plane_id, cert, title, fingerprint, subject, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET cert = "
             "excluded.cert, title = excluded.title, fingerprint = excluded.fingerprint, subject = excluded.subject, "
-            "updated_at = excluded.updated_at WHERE org_id = excluded.org_id AND control_plane_id = "
-            "excluded.control_plane_id");
+            "updated_at = excluded.updated_at WHERE dp_client_certificates.org_id = excluded.org_id AND "
+            "dp_client_certificates.control_plane_id = excluded.control_plane_id");
     q->bind(1, cert.id).bind(2, scope.org().str()).bind(3, scope.control_plane_id()).bind(4, cert.cert);
     q->bind(5, cert.title).bind(6, cert.fingerprint).bind(7, cert.subject).bind(8, cert.created_at);
     q->bind(9, cert.updated_at).run();
   });
 }
 
-bool SqliteDataPlaneStore::remove_certificate(const Scope& scope, const std::string& id) {
+bool SqlDataPlaneStore::remove_certificate(const Scope& scope, const std::string& id) {
   bool found = false;
   db_.write([&](Connection& c) {
     Query q(c, "DELETE FROM dp_client_certificates WHERE org_id = ? AND control_plane_id = ? AND id = ?");
     q->bind(1, scope.org().str()).bind(2, scope.control_plane_id()).bind(3, id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    found = c.changes() > 0;
   });
   return found;
 }
 
-std::vector<DpCertificate> SqliteDataPlaneStore::certificates_matching(const std::string& fingerprint,
-                                                                       const std::string& issuer) {
+std::vector<DpCertificate> SqlDataPlaneStore::certificates_matching(const std::string& fingerprint,
+                                                                    const std::string& issuer) {
   auto c = db_.reader();
   Query q(*c, fmt::format("SELECT {} FROM dp_client_certificates WHERE fingerprint = ? OR subject = ? ORDER BY id",
                           kCertificateColumns));
@@ -108,7 +108,7 @@ std::vector<DpCertificate> SqliteDataPlaneStore::certificates_matching(const std
   return out;
 }
 
-void SqliteDataPlaneStore::record_node(const Scope& scope, DataPlaneNode node) {
+void SqlDataPlaneStore::record_node(const Scope& scope, DataPlaneNode node) {
   node.org_id = scope.org().str();
   node.control_plane_id = scope.control_plane_id();
   db_.write_then(
@@ -140,7 +140,7 @@ void SqliteDataPlaneStore::record_node(const Scope& scope, DataPlaneNode node) {
       });
 }
 
-std::optional<DataPlaneNode> SqliteDataPlaneStore::node(const Scope& scope, const std::string& id) {
+std::optional<DataPlaneNode> SqlDataPlaneStore::node(const Scope& scope, const std::string& id) {
   auto c = db_.reader();
   Query q(*c, fmt::format("SELECT {} FROM data_plane_nodes WHERE control_plane_id = ? AND org_id = ? AND id = ?",
                           kNodeColumns));
@@ -149,7 +149,7 @@ std::optional<DataPlaneNode> SqliteDataPlaneStore::node(const Scope& scope, cons
   return read_node(*q);
 }
 
-NodePage SqliteDataPlaneStore::nodes(const Scope& scope, std::int64_t size, const std::string& after_id) {
+NodePage SqlDataPlaneStore::nodes(const Scope& scope, std::int64_t size, const std::string& after_id) {
   auto c = db_.reader();
   NodePage page;
   {
@@ -172,27 +172,27 @@ NodePage SqliteDataPlaneStore::nodes(const Scope& scope, std::int64_t size, cons
   return page;
 }
 
-bool SqliteDataPlaneStore::remove_node(const Scope& scope, const std::string& id) {
+bool SqlDataPlaneStore::remove_node(const Scope& scope, const std::string& id) {
   bool found = false;
   db_.write([&](Connection& c) {
     Query q(c, "DELETE FROM data_plane_nodes WHERE control_plane_id = ? AND org_id = ? AND id = ?");
     q->bind(1, scope.control_plane_id()).bind(2, scope.org().str()).bind(3, id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    found = c.changes() > 0;
   });
   return found;
 }
 
-std::size_t SqliteDataPlaneStore::purge_nodes(std::int64_t seen_before) {
+std::size_t SqlDataPlaneStore::purge_nodes(std::int64_t seen_before) {
   std::size_t removed = 0;
   db_.write([&](Connection& c) {
     Query q(c, "DELETE FROM data_plane_nodes WHERE last_ping < ?");
     q->bind(1, seen_before).run();
-    removed = static_cast<std::size_t>(sqlite3_changes(c.handle()));
+    removed = static_cast<std::size_t>(c.changes());
   });
   return removed;
 }
 
-std::pair<std::string, std::string> SqliteDataPlaneStore::cluster_identity(
+std::pair<std::string, std::string> SqlDataPlaneStore::cluster_identity(
     const std::function<std::pair<std::string, std::string>()>& generate) {
   {
     auto c = db_.reader();
@@ -203,9 +203,10 @@ std::pair<std::string, std::string> SqliteDataPlaneStore::cluster_identity(
   std::pair<std::string, std::string> kept;
   // Two nodes starting together may both generate one: the first stored wins for both.
   db_.write([&](Connection& c) {
-    Query insert(c,
-                 "INSERT INTO cluster_identity (name, certificate, private_key, created_at) VALUES ('cluster', ?, ?, ?) "
-                 "ON CONFLICT (name) DO NOTHING");
+    Query insert(
+        c,
+        "INSERT INTO cluster_identity (name, certificate, private_key, created_at) VALUES ('cluster', ?, ?, ?) "
+        "ON CONFLICT (name) DO NOTHING");
     insert->bind(1, made.first).bind(2, made.second).bind(3, util::now_ms()).run();
     Query q(c, "SELECT certificate, private_key FROM cluster_identity WHERE name = 'cluster'");
     q->step();
@@ -214,4 +215,4 @@ std::pair<std::string, std::string> SqliteDataPlaneStore::cluster_identity(
   return kept;
 }
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

@@ -1,6 +1,6 @@
-#include "store/sqlite/entity_store.hpp"
+#include "store/sql/entity_store.hpp"
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -9,7 +9,7 @@
 #include <deque>
 #include <set>
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 namespace {
 
 namespace bj = boost::json;
@@ -134,14 +134,15 @@ class Transaction final : public EntityTransaction {
       insert_key->reset();
     }
     Query insert_ref(c_,
-                     "INSERT OR IGNORE INTO config_references (control_plane_id, parent_type, parent_id, child_type, "
-                     "child_id, field, on_delete) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                     "INSERT INTO config_references (control_plane_id, parent_type, parent_id, child_type, "
+                     "child_id, field, on_delete) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     for (const auto& r : row.references) {
       insert_ref->bind(1, cp_).bind(2, r.parent_type).bind(3, r.parent_id).bind(4, row.type).bind(5, row.id);
       insert_ref->bind(6, r.field).bind(7, static_cast<int>(r.on_delete)).run();
       insert_ref->reset();
     }
-    Query insert_tag(c_, "INSERT OR IGNORE INTO config_tags (control_plane_id, type, tag, id) VALUES (?, ?, ?, ?)");
+    Query insert_tag(
+        c_, "INSERT INTO config_tags (control_plane_id, type, tag, id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
     for (const auto& t : row.tags) {
       insert_tag->bind(1, cp_).bind(2, row.type).bind(3, t).bind(4, row.id).run();
       insert_tag->reset();
@@ -221,31 +222,31 @@ class Transaction final : public EntityTransaction {
   std::string cp_;
 };
 
-// A json_extract path for a top-level member. Filter fields come from the API's own list of
+// A top-level member's name as an SQL literal. Filter fields come from the API's own list of
 // filterable fields, never from a client; the check keeps it that way.
-std::string json_path(const std::string& field) {
+std::string member_literal(const std::string& field) {
   if (field.empty() ||
       !std::all_of(field.begin(), field.end(), [](unsigned char ch) { return std::isalnum(ch) || ch == '_'; })) {
     throw std::invalid_argument("unsupported filter field");
   }
-  return "$." + field;
+  return "'" + field + "'";
 }
 
 }  // namespace
 
-std::optional<StoredEntity> SqliteEntityStore::get(const Scope& scope, const std::string& type, const EntityKey& key) {
+std::optional<StoredEntity> SqlEntityStore::get(const Scope& scope, const std::string& type, const EntityKey& key) {
   auto c = db_.reader();
   return get_entity(*c, scope.control_plane_id(), type, key);
 }
 
-std::vector<StoredEntity> SqliteEntityStore::referencing(const Scope& scope, const std::string& parent_type,
-                                                         const std::string& parent_id, const std::string& child_type,
-                                                         const std::string& field) {
+std::vector<StoredEntity> SqlEntityStore::referencing(const Scope& scope, const std::string& parent_type,
+                                                      const std::string& parent_id, const std::string& child_type,
+                                                      const std::string& field) {
   auto c = db_.reader();
   return referencing_entities(*c, scope.control_plane_id(), parent_type, parent_id, child_type, field);
 }
 
-EntityPage SqliteEntityStore::page(const Scope& scope, const EntityPageQuery& query) {
+EntityPage SqlEntityStore::page(const Scope& scope, const EntityPageQuery& query) {
   // The page is driven by an index range that is already in id order, so it costs O(page)
   // whatever the table's size: the nested parent's references, the first tag of an AND, or
   // the type's own ids.
@@ -298,11 +299,13 @@ EntityPage SqliteEntityStore::page(const Scope& scope, const EntityPageQuery& qu
       }
     }
   }
+  const auto& d = db_.dialect();
   for (const auto& f : query.filters) {
+    const auto member = d.json_member("e.body", member_literal(f.field));
     if (f.op == FieldFilter::Op::eq) {
-      where += fmt::format(" AND json_extract(e.body, '{}') = ?", json_path(f.field));
+      where += " AND " + member + " = ?";
     } else {
-      where += fmt::format(" AND instr(lower(json_extract(e.body, '{}')), lower(?)) > 0", json_path(f.field));
+      where += " AND " + d.position(d.casefold(member), d.casefold("?")) + " > 0";
     }
     binds.push_back(f.value);
   }
@@ -325,7 +328,7 @@ EntityPage SqliteEntityStore::page(const Scope& scope, const EntityPageQuery& qu
   return page;
 }
 
-void SqliteEntityStore::write(const Scope& scope, const std::function<void(EntityTransaction&)>& work) {
+void SqlEntityStore::write(const Scope& scope, const std::function<void(EntityTransaction&)>& work) {
   db_.write([&](Connection& c) {
     Transaction tx(c, scope);
     work(tx);
@@ -333,7 +336,7 @@ void SqliteEntityStore::write(const Scope& scope, const std::function<void(Entit
   committed(scope);
 }
 
-void SqliteEntityStore::write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) {
+void SqlEntityStore::write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) {
   db_.write_then(
       [scope, work = std::move(work)](Connection& c) {
         Transaction tx(c, scope);
@@ -345,4 +348,4 @@ void SqliteEntityStore::write_then(const Scope& scope, std::function<void(Entity
       });
 }
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

@@ -1,14 +1,17 @@
 #pragma once
-// The embedded SQLite backend.
+// The store, written once in SQL over a Backend (store/sqlite/, store/postgres/).
 //
-// Concurrency: reads use a small pool of connections (WAL lets them run beside a writer).
-// Writes go to one writer thread that commits them in groups: every write waiting when a
-// batch starts runs in one transaction, each inside its own savepoint, so one failing write
-// does not undo the others and N concurrent writes cost one fsync instead of N.
+// Concurrency: reads use a small pool of connections. Writes go to one writer thread that
+// commits them in groups: every write waiting when a batch starts runs in one transaction,
+// each inside its own savepoint, so one failing write does not undo the others and N
+// concurrent writes cost one commit (one fsync) instead of N. The backend makes each batch
+// the database's only writer while it runs, across processes and nodes too, so the checks a
+// write makes inside its transaction hold when it commits.
 
-#include "store/sqlite/connection.hpp"
-#include "store/sqlite/data_plane_store.hpp"
-#include "store/sqlite/entity_store.hpp"
+#include "store/sql/backend.hpp"
+#include "store/sql/connection.hpp"
+#include "store/sql/data_plane_store.hpp"
+#include "store/sql/entity_store.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -20,13 +23,13 @@
 #include <thread>
 #include <vector>
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  // `path` is a file path. Throws UnavailableError if the database cannot be opened.
-  SqliteStore(std::string path, bool apply_migrations);
-  ~SqliteStore() override;
+  // Throws UnavailableError if the database cannot be reached.
+  SqlStore(std::unique_ptr<Backend> backend, bool apply_migrations);
+  ~SqlStore() override;
 
   void ping() override;
   int schema_version() override;
@@ -37,7 +40,7 @@ class SqliteStore final : public Store {
   std::optional<TokenLookup> find_token_by_hash(const std::string& token_hash) override;
   std::vector<std::string> all_token_hashes() override;
   std::optional<ChangeStamp> change_stamp() override;
-  std::optional<std::int64_t> memory_in_use() override { return sqlite3_memory_used(); }
+  std::optional<std::int64_t> memory_in_use() override { return backend_->memory_in_use(); }
   void touch_token(const std::string& token_id, std::int64_t used_at) override;
 
   void insert_user(const User& user) override;
@@ -106,24 +109,27 @@ class SqliteStore final : public Store {
   EntityStore& entities() override { return entities_; }
   DataPlaneStore& data_planes() override { return data_planes_; }
 
- private:
-  friend class SqliteEntityStore;
-  friend class SqliteDataPlaneStore;
+  // The backend's SQL spellings (see sql::Dialect).
+  const Dialect& dialect() const { return *dialect_; }
 
-  // A pooled read connection, returned to the pool when the lease ends.
+ private:
+  friend class SqlEntityStore;
+  friend class SqlDataPlaneStore;
+
+  // A pooled read connection, returned to the pool when the lease ends (unless it broke).
   class ReaderLease {
    public:
-    ReaderLease(SqliteStore& store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
+    ReaderLease(SqlStore& store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
     ReaderLease(ReaderLease&&) = default;
     ~ReaderLease() {
-      if (!c_) return;
+      if (!c_ || c_->broken()) return;
       std::lock_guard lock(store_.readers_mutex_);
       store_.idle_readers_.push_back(std::move(c_));
     }
     Connection& operator*() { return *c_; }
 
    private:
-    SqliteStore& store_;
+    SqlStore& store_;
     std::unique_ptr<Connection> c_;
   };
   ReaderLease reader();
@@ -136,12 +142,8 @@ class SqliteStore final : public Store {
   void write_then(std::function<void(Connection&)> work, WriteDone done);
   void writer_loop();
 
-  std::string path_;
-  // The -wal file, for change_stamp(); replaced (under the mutex) only if it was removed.
-  std::mutex wal_watch_mutex_;
-  std::atomic<int> wal_watch_fd_{-1};
-  std::vector<int> retired_wal_fds_;
-
+  std::unique_ptr<Backend> backend_;
+  const Dialect* dialect_ = nullptr;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;
 
@@ -158,8 +160,8 @@ class SqliteStore final : public Store {
   std::deque<WriteTask*> queue_;
   bool stopping_ = false;
   std::thread writer_thread_;
-  SqliteEntityStore entities_{*this};
-  SqliteDataPlaneStore data_planes_{*this};
+  SqlEntityStore entities_{*this};
+  SqlDataPlaneStore data_planes_{*this};
 };
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql

@@ -1,18 +1,14 @@
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 #include "observability/log.hpp"
-#include "store/sqlite/codec.hpp"
-#include "store/sqlite/migrations.hpp"
+#include "store/sql/codec.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <algorithm>
 
-namespace ok::store::sqlite {
+namespace ok::store::sql {
 namespace {
 
 namespace bj = boost::json;
@@ -42,17 +38,6 @@ std::size_t utf8_chars(std::string_view s) {
   std::size_t n = 0;
   for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
   return n;
-}
-
-// An FTS5 phrase that matches `text` literally (double quotes doubled).
-std::string fts_phrase(std::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    if (ch == '"') out.push_back('"');
-    out.push_back(ch);
-  }
-  out.push_back('"');
-  return out;
 }
 
 constexpr std::string_view kControlPlaneColumns =
@@ -86,40 +71,23 @@ void write_control_plane_labels(Connection& c, const ControlPlane& cp) {
 
 }  // namespace
 
-// SQLite's page caches are per connection, and readers are as many as concurrent handlers:
-// left alone their caches would grow together with the database. A process-wide soft limit
-// makes SQLite recycle cache pages instead, so memory stays flat under long load.
-constexpr sqlite3_int64 kSqliteSoftHeapLimit = 8LL * 1024 * 1024;
-
-SqliteStore::SqliteStore(std::string path, bool apply) : path_(std::move(path)) {
-  sqlite3_soft_heap_limit64(kSqliteSoftHeapLimit);
-  writer_ = std::make_unique<Connection>(path_);
-  // A checkpoint copies every page changed since the last one into the database file: once
-  // per 8 000 WAL pages (32 MiB) instead of SQLite's 1 000, a page changed by many commits (an
-  // index's busy leaf, the name index) is copied once rather than several times. Durable
-  // creates went from about 7 000/s to 8 500/s on the benchmark machine; a restart after a
-  // crash reads at most that much WAL.
-  Query(*writer_, "PRAGMA wal_autocheckpoint = 8000")->step();
-  // Each write of a batch runs in its own savepoint, whose undo pages SQLite keeps in a
-  // statement journal; left to a temporary file (the default), that journal took three of
-  // every four pwrite calls of a busy writer. In memory it is a few megabytes at most.
-  Query(*writer_, "PRAGMA temp_store = MEMORY")->step();
-  if (apply) apply_migrations(*writer_);
+SqlStore::SqlStore(std::unique_ptr<Backend> backend, bool apply) : backend_(std::move(backend)) {
+  dialect_ = &backend_->dialect();
+  writer_ = backend_->connect();
+  if (apply) backend_->apply_migrations(*writer_);
   writer_thread_ = std::thread([this] { writer_loop(); });
 }
 
-SqliteStore::~SqliteStore() {
+SqlStore::~SqlStore() {
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
   }
   queue_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
-  if (wal_watch_fd_ >= 0) ::close(wal_watch_fd_);
-  for (const int fd : retired_wal_fds_) ::close(fd);
 }
 
-SqliteStore::ReaderLease SqliteStore::reader() {
+SqlStore::ReaderLease SqlStore::reader() {
   {
     std::lock_guard lock(readers_mutex_);
     if (!idle_readers_.empty()) {
@@ -128,10 +96,10 @@ SqliteStore::ReaderLease SqliteStore::reader() {
       return ReaderLease(*this, std::move(c));
     }
   }
-  return ReaderLease(*this, std::make_unique<Connection>(path_));
+  return ReaderLease(*this, backend_->connect());
 }
 
-void SqliteStore::enqueue(WriteTask* task) {
+void SqlStore::enqueue(WriteTask* task) {
   {
     std::lock_guard lock(queue_mutex_);
     queue_.push_back(task);
@@ -139,22 +107,22 @@ void SqliteStore::enqueue(WriteTask* task) {
   queue_cv_.notify_one();
 }
 
-void SqliteStore::write(std::function<void(Connection&)> work) {
+void SqlStore::write(std::function<void(Connection&)> work) {
   WriteTask task{std::move(work), {}, false, {}};
   auto done = task.done.get_future();
   enqueue(&task);
   done.get();  // rethrows the write's own error, if any
 }
 
-void SqliteStore::write_later(std::function<void(Connection&)> work) {
+void SqlStore::write_later(std::function<void(Connection&)> work) {
   enqueue(new WriteTask{std::move(work), {}, true, {}});
 }
 
-void SqliteStore::write_then(std::function<void(Connection&)> work, WriteDone done) {
+void SqlStore::write_then(std::function<void(Connection&)> work, WriteDone done) {
   enqueue(new WriteTask{std::move(work), {}, true, std::move(done)});
 }
 
-void SqliteStore::writer_loop() {
+void SqlStore::writer_loop() {
   std::vector<WriteTask*> batch;
   while (true) {
     {
@@ -172,7 +140,10 @@ void SqliteStore::writer_loop() {
     // parsing them every time shows up in profiles.
     auto run = [this](std::string_view sql) { Query(*writer_, sql)->run(); };
     try {
-      run("BEGIN IMMEDIATE");
+      // A connection lost with its server (a restart) is replaced; until one can be made,
+      // every batch fails with UnavailableError, and the next one tries again.
+      if (!writer_ || writer_->broken()) writer_ = backend_->connect();
+      backend_->begin_batch(*writer_);
       for (std::size_t i = 0; i < batch.size(); ++i) {
         run("SAVEPOINT w");
         try {
@@ -189,7 +160,12 @@ void SqliteStore::writer_loop() {
       // BEGIN or COMMIT failed (disk full, read-only file, lock timeout): nothing of this
       // batch is durable, so every write in it fails.
       batch_error = std::current_exception();
-      sqlite3_exec(writer_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      if (writer_ && !writer_->broken()) {
+        try {
+          writer_->exec("ROLLBACK");
+        } catch (const std::exception&) {  // no transaction was open, or the connection went
+        }
+      }
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto error = batch_error ? batch_error : errors[i];
@@ -219,18 +195,18 @@ void SqliteStore::writer_loop() {
   }
 }
 
-void SqliteStore::ping() {
+void SqlStore::ping() {
   auto c = reader();
   Query q(*c, "SELECT COUNT(*) FROM schema_migrations");
   q->step();
 }
 
-int SqliteStore::schema_version() {
+int SqlStore::schema_version() {
   auto c = reader();
-  return current_version(*c);
+  return backend_->schema_version(*c);
 }
 
-void SqliteStore::bootstrap_organization(const OrganizationBootstrap& b) {
+void SqlStore::bootstrap_organization(const OrganizationBootstrap& b) {
   write([&](Connection& c) {
     const auto& o = b.organization;
     Query org(c,
@@ -276,7 +252,7 @@ void SqliteStore::bootstrap_organization(const OrganizationBootstrap& b) {
   });
 }
 
-std::optional<Organization> SqliteStore::get_organization(const OrgId& org) {
+std::optional<Organization> SqlStore::get_organization(const OrgId& org) {
   auto c = reader();
   Query q(*c,
           "SELECT id, name, owner_id, login_path, state, retention_period_days, created_at, updated_at FROM "
@@ -287,7 +263,7 @@ std::optional<Organization> SqliteStore::get_organization(const OrgId& org) {
                       q->text(4), q->integer(5), q->integer(6), q->integer(7)};
 }
 
-std::optional<TokenLookup> SqliteStore::find_token_by_hash(const std::string& token_hash) {
+std::optional<TokenLookup> SqlStore::find_token_by_hash(const std::string& token_hash) {
   auto c = reader();
   Query q(*c,
           "SELECT t.id, t.org_id, t.owner_kind, t.owner_id, t.name, t.token_hash, t.expires_at, t.revoked_at, "
@@ -315,7 +291,7 @@ std::optional<TokenLookup> SqliteStore::find_token_by_hash(const std::string& to
   return out;
 }
 
-std::vector<std::string> SqliteStore::all_token_hashes() {
+std::vector<std::string> SqlStore::all_token_hashes() {
   auto c = reader();
   Query q(*c, "SELECT token_hash FROM access_tokens");
   std::vector<std::string> out;
@@ -323,44 +299,25 @@ std::vector<std::string> SqliteStore::all_token_hashes() {
   return out;
 }
 
-// In WAL mode every commit, from any process, writes the -wal file: its identity, size and
-// modification time change (a checkpoint that restarts the log rewrites it from the start,
-// which changes the time). One fstat() on a descriptor kept open, no lock, no transaction.
-// The writer connection keeps the -wal file alive while the store is open; should it still be
-// removed, it has no links left, and the file at the path (a new one) is opened instead.
-std::optional<ChangeStamp> SqliteStore::change_stamp() {
-  struct stat st {};
-  const auto current = [&st](int fd) { return fd >= 0 && ::fstat(fd, &st) == 0 && st.st_nlink > 0; };
-  if (!current(wal_watch_fd_.load(std::memory_order_acquire))) {
-    std::lock_guard lock(wal_watch_mutex_);
-    if (!current(wal_watch_fd_.load())) {
-      // A replaced descriptor stays open until the store closes: another thread may be
-      // calling fstat() on it right now.
-      if (wal_watch_fd_ >= 0) retired_wal_fds_.push_back(wal_watch_fd_);
-      wal_watch_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-      if (!current(wal_watch_fd_.load())) return std::nullopt;
-    }
-  }
-  return ChangeStamp{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
-                     static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
+std::optional<ChangeStamp> SqlStore::change_stamp() { return backend_->change_stamp(); }
 
-void SqliteStore::touch_token(const std::string& token_id, std::int64_t used_at) {
+void SqlStore::touch_token(const std::string& token_id, std::int64_t used_at) {
   write_later([token_id, used_at](Connection& c) {
     Query q(c, "UPDATE access_tokens SET last_used_at = ? WHERE id = ?");
     q->bind(1, used_at).bind(2, token_id).run();
   });
 }
 
-std::vector<RoleAssignment> SqliteStore::effective_roles(const OrgId& org, const std::string& principal_kind,
-                                                         const std::string& principal_id) {
+std::vector<RoleAssignment> SqlStore::effective_roles(const OrgId& org, const std::string& principal_kind,
+                                                      const std::string& principal_id) {
   auto c = reader();
   Query q(*c,
           "SELECT id, org_id, principal_kind, principal_id, role_name, entity_type_name, entity_id, entity_region "
-          "FROM role_assignments WHERE org_id = ?1 AND ((principal_kind = ?2 AND principal_id = ?3) OR "
-          "(principal_kind = 'team' AND principal_id IN (SELECT team_id FROM team_members WHERE org_id = ?1 AND "
-          "principal_kind = ?2 AND principal_id = ?3)))");
+          "FROM role_assignments WHERE org_id = ? AND ((principal_kind = ? AND principal_id = ?) OR "
+          "(principal_kind = 'team' AND principal_id IN (SELECT team_id FROM team_members WHERE org_id = ? AND "
+          "principal_kind = ? AND principal_id = ?)))");
   q->bind(1, org.str()).bind(2, principal_kind).bind(3, principal_id);
+  q->bind(4, org.str()).bind(5, principal_kind).bind(6, principal_id);
   std::vector<RoleAssignment> out;
   while (q->step()) {
     out.push_back({q->text(0), q->text(1), q->text(2), q->text(3), q->text(4), q->text(5), q->text(6), q->text(7)});
@@ -390,17 +347,17 @@ void insert_control_plane_rows(Connection& c, const ControlPlane& cp, const std:
 }
 }  // namespace
 
-void SqliteStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
+void SqlStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
   write([&](Connection& c) { insert_control_plane_rows(c, cp, grants); });
 }
 
-void SqliteStore::insert_control_plane_then(ControlPlane cp, std::vector<RoleAssignment> grants, WriteDone done) {
+void SqlStore::insert_control_plane_then(ControlPlane cp, std::vector<RoleAssignment> grants, WriteDone done) {
   write_then(
       [cp = std::move(cp), grants = std::move(grants)](Connection& c) { insert_control_plane_rows(c, cp, grants); },
       std::move(done));
 }
 
-std::optional<ControlPlane> SqliteStore::get_control_plane(const OrgId& org, const std::string& id) {
+std::optional<ControlPlane> SqlStore::get_control_plane(const OrgId& org, const std::string& id) {
   auto c = reader();
   Query q(*c, fmt::format("SELECT {} FROM control_planes WHERE org_id = ? AND id = ?", kControlPlaneColumns));
   q->bind(1, org.str()).bind(2, id);
@@ -453,22 +410,22 @@ std::int64_t control_plane_count(Connection& c, const OrgId& org) {
 constexpr std::int64_t kNameScanLimit = 10'000;
 }  // namespace
 
-Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
+Page<ControlPlane> SqlStore::list_control_planes(const OrgId& org, const ControlPlaneQuery& query) {
   auto c = reader();
   const bool name_index = std::any_of(query.name_contains.begin(), query.name_contains.end(),
                                       [](const std::string& v) { return utf8_chars(v) >= 3; });
   // "+org_id" keeps SQLite from choosing the organization's index to lead.
   const bool name_index_leads = name_index && control_plane_count(*c, org) > kNameScanLimit;
-  Where where(name_index_leads ? "+org_id = ?" : "org_id = ?", {org.str()});
+  Where where(dialect(), name_index_leads ? dialect().unindexed("org_id") + " = ?" : "org_id = ?", {org.str()});
   for (const auto& term : query.id_in) where.in("id", term);
   for (const auto& v : query.name_eq) where.add("name = ?", {v});
   for (const auto& v : query.name_contains) {
     // Substrings of three characters or more are found through the trigram index; the
     // exact test (every script's case folded) still decides.
-    if (utf8_chars(v) >= 3) {
-      where.add("seq IN (SELECT rowid FROM control_plane_names WHERE control_plane_names MATCH ?)", {fts_phrase(v)});
+    if (const auto prefilter = dialect().control_plane_name_prefilter(); utf8_chars(v) >= 3 && !prefilter.empty()) {
+      where.add(prefilter, {v});
     }
-    where.add("instr(ok_casefold(name), ok_casefold(?)) > 0", {v});
+    where.add(dialect().position(dialect().casefold("name"), dialect().casefold("?")) + " > 0", {v});
   }
   where.in("name", query.name_neq, true);
   for (const auto& term : query.cluster_type_in) where.in("cluster_type", term);
@@ -503,8 +460,8 @@ Page<ControlPlane> SqliteStore::list_control_planes(const OrgId& org, const Cont
   return page;
 }
 
-std::optional<ControlPlane> SqliteStore::modify_control_plane(const OrgId& org, const std::string& id,
-                                                              const Mutate<ControlPlane>& mutate) {
+std::optional<ControlPlane> SqlStore::modify_control_plane(const OrgId& org, const std::string& id,
+                                                           const Mutate<ControlPlane>& mutate) {
   std::optional<ControlPlane> result;
   write([&](Connection& c) {
     Query read(c, fmt::format("SELECT {} FROM control_planes WHERE org_id = ? AND id = ?", kControlPlaneColumns));
@@ -523,7 +480,7 @@ std::optional<ControlPlane> SqliteStore::modify_control_plane(const OrgId& org, 
   return result;
 }
 
-bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) {
+bool SqlStore::delete_control_plane(const OrgId& org, const std::string& id) {
   bool found = false;
   write([&](Connection& c) {
     Query members(c, "SELECT COUNT(*) FROM control_plane_group_members WHERE group_id = ?");
@@ -532,7 +489,7 @@ bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) 
     if (members->integer(0) > 0) throw InvariantError("group_not_empty");
     Query q(c, "DELETE FROM control_planes WHERE org_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, id).run();
-    found = sqlite3_changes(c.handle()) > 0;
+    found = c.changes() > 0;
     if (found) {
       for (const char* table : {"config_entities", "config_unique", "config_references", "config_tags",
                                 "dp_client_certificates", "data_plane_nodes"}) {
@@ -548,9 +505,9 @@ bool SqliteStore::delete_control_plane(const OrgId& org, const std::string& id) 
   return found;
 }
 
-std::vector<ControlPlane> SqliteStore::find_control_planes(const OrgId& org, const std::vector<std::string>& ids) {
+std::vector<ControlPlane> SqlStore::find_control_planes(const OrgId& org, const std::vector<std::string>& ids) {
   if (ids.empty()) return {};
-  Where where("org_id = ?", {org.str()});
+  Where where(dialect(), "org_id = ?", {org.str()});
   where.in("id", ids);
   auto c = reader();
   Query q(*c, fmt::format("SELECT {} FROM control_planes WHERE {}", kControlPlaneColumns, where.sql()),
@@ -561,8 +518,8 @@ std::vector<ControlPlane> SqliteStore::find_control_planes(const OrgId& org, con
   return out;
 }
 
-Page<ControlPlane> SqliteStore::list_group_members(const OrgId& org, const std::string& group_id,
-                                                   const std::string& after_id, std::int64_t size) {
+Page<ControlPlane> SqlStore::list_group_members(const OrgId& org, const std::string& group_id,
+                                                const std::string& after_id, std::int64_t size) {
   auto c = reader();
   Page<ControlPlane> page;
   {
@@ -579,8 +536,8 @@ Page<ControlPlane> SqliteStore::list_group_members(const OrgId& org, const std::
   return page;
 }
 
-void SqliteStore::change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
-                                       const std::vector<std::string>& member_ids, std::int64_t now) {
+void SqlStore::change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
+                                    const std::vector<std::string>& member_ids, std::int64_t now) {
   write([&](Connection& c) {
     Query group(c, "SELECT 1 FROM control_planes WHERE org_id = ? AND id = ?");
     group->bind(1, org.str()).bind(2, group_id);
@@ -599,8 +556,8 @@ void SqliteStore::change_group_members(const OrgId& org, const std::string& grou
     }
     Query exists(c, "SELECT 1 FROM control_planes WHERE org_id = ? AND id = ?");
     Query insert(c,
-                 "INSERT OR IGNORE INTO control_plane_group_members (group_id, member_id, org_id, created_at) "
-                 "VALUES (?, ?, ?, ?)");
+                 "INSERT INTO control_plane_group_members (group_id, member_id, org_id, created_at) "
+                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
     Query groups_of(c, "SELECT COUNT(*) FROM control_plane_group_members WHERE member_id = ?");
     for (const auto& id : member_ids) {
       exists->bind(1, org.str()).bind(2, id);
@@ -622,11 +579,11 @@ void SqliteStore::change_group_members(const OrgId& org, const std::string& grou
   });
 }
 
-bool SqliteStore::is_group_member(const OrgId& org, const std::string& control_plane_id) {
+bool SqlStore::is_group_member(const OrgId& org, const std::string& control_plane_id) {
   auto c = reader();
   Query q(*c, "SELECT 1 FROM control_plane_group_members WHERE org_id = ? AND member_id = ? LIMIT 1");
   q->bind(1, org.str()).bind(2, control_plane_id);
   return q->step();
 }
 
-}  // namespace ok::store::sqlite
+}  // namespace ok::store::sql
