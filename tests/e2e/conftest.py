@@ -1,5 +1,6 @@
 """End-to-end harness: starts the real openkonnect binary on a free loopback port with a
-fresh SQLite database, and offers helpers to talk HTTP to it and check the error contract
+fresh database (a SQLite file, or with OPENKONNECT_TEST_POSTGRES_URL a database of its own in
+that PostgreSQL cluster), and offers helpers to talk HTTP to it and check the error contract
 against the Konnect specs in ../shared/konnect (when present)."""
 import atexit
 import itertools
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -37,6 +39,52 @@ TITLES = {
 }
 
 
+# The suite runs against PostgreSQL when this names a cluster (scripts/postgres.sh starts a
+# throwaway one): every server then gets a database of its own, created here.
+POSTGRES_URL = os.environ.get("OPENKONNECT_TEST_POSTGRES_URL")
+
+# For the few tests about the SQLite file itself (its permissions, a full disk, its integrity
+# check): skipped when the suite runs against PostgreSQL.
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="about the embedded SQLite database's file")
+
+
+def psql(url, statement):
+    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", statement],
+                         capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise RuntimeError("psql failed: %s" % out.stderr)
+    return out.stdout
+
+
+def fresh_database(directory):
+    """A database URL nobody used yet: a SQLite file in `directory`, or a new PostgreSQL
+    database in the test cluster."""
+    if not POSTGRES_URL:
+        return "sqlite:" + os.path.join(directory, "openkonnect.db")
+    name = "ok_" + uuid.uuid4().hex[:20]
+    psql(POSTGRES_URL, "CREATE DATABASE " + name)
+    parts = urllib.parse.urlsplit(POSTGRES_URL)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def execute_sql(database, statement, *params):
+    """Runs one statement on a server's database behind its back (fault injection). `params`
+    replace `?` in order; they must be plain ids or names (quoted here, never client input)."""
+    for p in params:
+        assert re.fullmatch(r"[A-Za-z0-9_. -]*", p), p
+        statement = statement.replace("?", "'%s'" % p, 1)
+    if database.startswith("sqlite:"):
+        import sqlite3
+        db = sqlite3.connect(database[len("sqlite:"):], timeout=10)
+        try:
+            db.execute(statement)
+            db.commit()
+        finally:
+            db.close()
+    else:
+        psql(database, statement)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,7 +98,7 @@ class Server:
 
     def __init__(self, extra_args=(), env=None, database=None, tls_ca=None):
         self.dir = tempfile.mkdtemp(prefix="server-", dir=SCRATCH)
-        self.database = database or "sqlite:" + os.path.join(self.dir, "openkonnect.db")
+        self.database = database or fresh_database(self.dir)
         self.port = free_port()
         self.tls_ca = tls_ca
         self.base = "%s://127.0.0.1:%d" % ("https" if tls_ca else "http", self.port)

@@ -1,12 +1,11 @@
 """OWASP API3 (object property level authorization) and API8 (security misconfiguration)."""
 import json
 import re
-import sqlite3
 import time
 
 import pytest
 
-from conftest import assert_problem, param
+from conftest import assert_problem, execute_sql, param
 
 
 def make_user_with_token(server, admin_token, email):
@@ -109,10 +108,7 @@ def test_500_carries_no_internals_and_its_trace_id_is_logged(start_server):
     cp = srv.request("POST", "/v2/control-planes", token=org["token"], json={"name": "corrupt-me"}).json()
     # Damage the stored row behind the server's back (a fault injection through the real
     # database): its labels column no longer holds JSON.
-    db = sqlite3.connect(srv.database[len("sqlite:"):], timeout=10)
-    db.execute("UPDATE control_planes SET labels = 'not json {' WHERE id = ?", (cp["id"],))
-    db.commit()
-    db.close()
+    execute_sql(srv.database, "UPDATE control_planes SET labels = 'not json {' WHERE id = ?", cp["id"])
     resp = srv.request("GET", "/v2/control-planes/" + cp["id"], token=org["token"])
     body = assert_problem(resp, 500)
     text = json.dumps(body).lower()
