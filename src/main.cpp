@@ -1,17 +1,18 @@
-// openkonnect: one binary with subcommands (serve, migrate, version, org create).
+// openkonnect: one binary with subcommands (serve, migrate, copy, version, org create).
 
 #include "api/build.hpp"
 #include "api/config/export.hpp"
+#include "api/identity/organizations.hpp"
+#include "auth/authenticator.hpp"
 #include "cluster/hub.hpp"
 #include "cluster/listener.hpp"
 #include "crypto/x509.hpp"
-#include "http/tls.hpp"
-#include "api/identity/organizations.hpp"
-#include "auth/authenticator.hpp"
 #include "http/server.hpp"
 #include "http/tls.hpp"
 #include "observability/log.hpp"
 #include "ratelimit/gcra_limiter.hpp"
+#include "store/sql/backend.hpp"
+#include "store/sql/copy.hpp"
 #include "store/store.hpp"
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 
 #include <malloc.h>
 
+#include <unistd.h>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -187,8 +189,10 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_CLUSTER_LISTEN")
       ->capture_default_str();
   auto* cluster_cert_opt =
-      serve->add_option("--cluster-cert", cluster_cert_file,
-                        "The cluster listener's certificate chain, PEM (default: a self-signed one kept in the database)")
+      serve
+          ->add_option(
+              "--cluster-cert", cluster_cert_file,
+              "The cluster listener's certificate chain, PEM (default: a self-signed one kept in the database)")
           ->envname("OPENKONNECT_CLUSTER_CERT");
   auto* cluster_key_opt = serve->add_option("--cluster-key", cluster_key_file, "The key of --cluster-cert, PEM")
                               ->envname("OPENKONNECT_CLUSTER_KEY");
@@ -202,13 +206,15 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_CLUSTER_MAX_PAYLOAD")
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30))
       ->capture_default_str();
-  serve->add_option("--cluster-debounce-ms", cluster_debounce_ms,
-                    "After a configuration change, how long to wait for more before pushing")
+  serve
+      ->add_option("--cluster-debounce-ms", cluster_debounce_ms,
+                   "After a configuration change, how long to wait for more before pushing")
       ->envname("OPENKONNECT_CLUSTER_DEBOUNCE_MS")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{60'000}))
       ->capture_default_str();
-  serve->add_option("--cluster-kong-version", cluster_kong_version,
-                    "The Kong version data planes are checked against (same major, minor no newer)")
+  serve
+      ->add_option("--cluster-kong-version", cluster_kong_version,
+                   "The Kong version data planes are checked against (same major, minor no newer)")
       ->envname("OPENKONNECT_CLUSTER_KONG_VERSION")
       ->check(CLI::Validator(
           [](std::string& v) {
@@ -217,8 +223,9 @@ int main(int argc, char** argv) {
           "VERSION"))
       ->capture_default_str();
   std::uint64_t cluster_idle_timeout_ms = 45'000;
-  serve->add_option("--cluster-idle-timeout-ms", cluster_idle_timeout_ms,
-                    "A data plane silent this long is disconnected (Kong's 1.5 ping intervals)")
+  serve
+      ->add_option("--cluster-idle-timeout-ms", cluster_idle_timeout_ms,
+                   "A data plane silent this long is disconnected (Kong's 1.5 ping intervals)")
       ->envname("OPENKONNECT_CLUSTER_IDLE_TIMEOUT_MS")
       ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{3'600'000}))
       ->capture_default_str();
@@ -267,6 +274,13 @@ int main(int argc, char** argv) {
   auto* migrate = cli.add_subcommand("migrate", "Apply pending database migrations and exit");
   add_database(migrate);
 
+  // copy
+  auto* copy = cli.add_subcommand(
+      "copy", "Copy an installation into a new database (e.g. from SQLite to PostgreSQL), verified table by table");
+  std::string copy_from, copy_to;
+  copy->add_option("--from", copy_from, "Database URL to copy from (sqlite:PATH or postgres://...)")->required();
+  copy->add_option("--to", copy_to, "Database URL to copy into; it must hold no data")->required();
+
   // version
   auto* version = cli.add_subcommand("version", "Print the version and exit");
 
@@ -274,9 +288,8 @@ int main(int argc, char** argv) {
   auto* routes = cli.add_subcommand("routes", "Print every route the server answers, one 'METHOD template' a line");
 
   // cluster-certificate
-  auto* cluster_certificate =
-      cli.add_subcommand("cluster-certificate",
-                         "Print the cluster listener's generated certificate (PEM), for data planes to trust");
+  auto* cluster_certificate = cli.add_subcommand(
+      "cluster-certificate", "Print the cluster listener's generated certificate (PEM), for data planes to trust");
   add_database(cluster_certificate);
 
   // org create
@@ -322,6 +335,22 @@ int main(int argc, char** argv) {
     if (*migrate) {
       auto store = ok::store::open_store(database, true);
       std::cout << boost::json::serialize(boost::json::object{{"schema_version", store->schema_version()}}) << "\n";
+      return 0;
+    }
+    if (*copy) {
+      auto from = ok::store::sql::open_backend(copy_from);
+      auto to = ok::store::sql::open_backend(copy_to);
+      const bool terminal = ::isatty(STDERR_FILENO) != 0;
+      const auto copied = ok::store::sql::copy_database(
+          *from, *to, [terminal](const ok::store::sql::TableCopy& table, std::size_t done, std::size_t total) {
+            std::cerr << fmt::format("{}[{:>2}/{}] {:<28} {:>9} rows{}", terminal ? "\r" : "", done, total, table.table,
+                                     table.rows, terminal && done < total ? "" : "\n")
+                      << std::flush;
+          });
+      boost::json::object tables;
+      for (const auto& table : copied) tables[table.table] = {{"rows", table.rows}, {"sha256", table.digest}};
+      std::cout << boost::json::serialize(boost::json::object{{"copied", true}, {"tables", std::move(tables)}})
+                << std::endl;
       return 0;
     }
     if (*cluster_certificate) {
@@ -377,9 +406,8 @@ int main(int argc, char** argv) {
         }
       }
       const std::string cluster_host =
-          cluster_address && cluster_address->host != "0.0.0.0" && cluster_address->host != "::"
-              ? cluster_address->host
-              : address->host;
+          cluster_address && cluster_address->host != "0.0.0.0" && cluster_address->host != "::" ? cluster_address->host
+                                                                                                 : address->host;
       const std::string cluster_url_host =
           cluster_host.find(':') != std::string::npos ? "[" + cluster_host + "]" : cluster_host;
       settings.telemetry_url = telemetry_url.empty() ? fmt::format("http://{}:8006", url_host) : telemetry_url;
@@ -418,10 +446,9 @@ int main(int argc, char** argv) {
         }
         cluster_port = cluster->start();
       }
-      settings.cluster_url =
-          !cluster_url.empty() ? cluster_url
-          : cluster_on         ? fmt::format("https://{}:{}", cluster_url_host, cluster_port)
-                               : std::string();
+      settings.cluster_url = !cluster_url.empty() ? cluster_url
+                             : cluster_on         ? fmt::format("https://{}:{}", cluster_url_host, cluster_port)
+                                                  : std::string();
       store->entities().on_committed(
           [&hub](const ok::store::Scope& scope) { hub.changed(scope.org(), scope.control_plane_id()); });
 

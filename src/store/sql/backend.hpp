@@ -37,4 +37,8 @@ class Backend {
   virtual std::optional<std::int64_t> memory_in_use() = 0;
 };
 
+// The backend a database URL names ("sqlite:PATH", "postgres://…"). Throws
+// std::invalid_argument for a URL no backend takes.
+std::unique_ptr<Backend> open_backend(const std::string& url);
+
 }  // namespace ok::store::sql

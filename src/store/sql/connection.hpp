@@ -91,6 +91,11 @@ class Dialect {
   // `column` written so that the planner does not pick its index (where SQLite's planner
   // would pick a worse one); as it is where the planner needs no such hint.
   virtual std::string unindexed(std::string_view column) const { return std::string(column); }
+  // A query of the names of a table's columns, in their order; the table's name is bound to `?`.
+  virtual std::string table_columns_query() const {
+    return "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND "
+           "table_name = ? ORDER BY ordinal_position";
+  }
 };
 
 class Connection {

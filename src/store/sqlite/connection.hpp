@@ -46,6 +46,7 @@ class SqliteDialect final : public sql::Dialect {
   std::string position(std::string_view haystack, std::string_view needle) const override;
   std::string control_plane_name_prefilter() const override;
   std::string unindexed(std::string_view column) const override;
+  std::string table_columns_query() const override { return "SELECT name FROM pragma_table_info(?) ORDER BY cid"; }
 };
 
 class SqliteConnection final : public sql::Connection {
