@@ -3,6 +3,7 @@
 #include "api/build.hpp"
 #include "api/config/export.hpp"
 #include "api/identity/organizations.hpp"
+#include "api/remote_changes.hpp"
 #include "auth/authenticator.hpp"
 #include "cluster/hub.hpp"
 #include "cluster/listener.hpp"
@@ -451,6 +452,14 @@ int main(int argc, char** argv) {
                                                   : std::string();
       store->entities().on_committed(
           [&hub](const ok::store::Scope& scope) { hub.changed(scope.org(), scope.control_plane_id()); });
+
+      // Several nodes on one database: what the others commit reaches this node's caches and data planes.
+      ok::api::RemoteChanges remote_changes(generations, hub);
+      store->listen(&remote_changes);
+      struct StopListening {
+        ok::store::Store& store;
+        ~StopListening() { store.listen(nullptr); }
+      } stop_listening{*store};
 
       auto app = ok::api::build_app(*store, authenticator, generations, limiter, settings);
       app->attach_hub(hub);

@@ -8,6 +8,10 @@
 // commits while an entry is being filled therefore always invalidates it, so a revoked token
 // or a removed role fails on the very next request. Organizations hash into a fixed table of
 // buckets: a collision only costs an extra reload, never a stale answer.
+//
+// Several nodes on one database: another node's commits bump here when this node hears of
+// them (store::ChangeListener). While the channel they come through is down, nothing is
+// valid (distrust()); when it is back, everything filled before is stale (invalidate_all()).
 
 #include <array>
 #include <atomic>
@@ -23,8 +27,16 @@ class Generations {
   std::uint64_t snapshot() const { return global_.load(std::memory_order_acquire); }
 
   bool still_valid(std::string_view org_id, std::uint64_t snapshot) const {
-    return bucket(org_id).load(std::memory_order_acquire) <= snapshot;
+    return trusted_.load(std::memory_order_acquire) && snapshot >= floor_.load(std::memory_order_acquire) &&
+           bucket(org_id).load(std::memory_order_acquire) <= snapshot;
   }
+
+  // Every entry filled before this call is stale.
+  void invalidate_all() {
+    floor_.store(global_.fetch_add(1, std::memory_order_acq_rel) + 1, std::memory_order_release);
+  }
+  void distrust() { trusted_.store(false, std::memory_order_release); }
+  void trust() { trusted_.store(true, std::memory_order_release); }
 
   void bump(std::string_view org_id) {
     const auto g = global_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -36,12 +48,16 @@ class Generations {
 
  private:
   static constexpr std::size_t kBuckets = 1024;
-  std::atomic<std::uint64_t>& bucket(std::string_view org) { return buckets_[std::hash<std::string_view>{}(org) % kBuckets]; }
+  std::atomic<std::uint64_t>& bucket(std::string_view org) {
+    return buckets_[std::hash<std::string_view>{}(org) % kBuckets];
+  }
   const std::atomic<std::uint64_t>& bucket(std::string_view org) const {
     return buckets_[std::hash<std::string_view>{}(org) % kBuckets];
   }
 
   std::atomic<std::uint64_t> global_{1};
+  std::atomic<std::uint64_t> floor_{0};
+  std::atomic<bool> trusted_{true};
   std::array<std::atomic<std::uint64_t>, kBuckets> buckets_{};
 };
 

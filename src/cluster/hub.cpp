@@ -92,6 +92,47 @@ void Hub::certificate_removed(const store::OrgId& org, const std::string& contro
   for (auto& s : gone) s->disconnect("its pinned certificate was removed");
 }
 
+void Hub::resync(const store::OrgId& org, const std::string& control_plane_id) {
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(key(org, control_plane_id)); it != entries_.end()) e = it->second;
+  }
+  if (!e) {
+    changed(org, control_plane_id);  // no data plane of it here: only the groups it is in
+    return;
+  }
+  auto cp = store_.get_control_plane(org, control_plane_id);
+  if (!cp) {
+    removed(org, control_plane_id);
+    return;
+  }
+  const auto subscribers = live_subscribers(*e);
+  {
+    std::lock_guard lock(mutex_);
+    e->cp = *cp;  // renamed, or another auth type
+  }
+  // Pins are checked again by fingerprint (a CA pinned for pki_client_certs is not the data
+  // plane's own certificate: those connections are left to the CA's removal being local).
+  if (cp->auth_type != "pki_client_certs" && !subscribers.empty()) {
+    std::set<std::string> pinned;
+    for (const auto& c : store_.data_planes().certificates(store::Scope::of(*cp))) pinned.insert(c.fingerprint);
+    for (const auto& s : subscribers) {
+      if (!pinned.contains(s->certificate_fingerprint())) s->disconnect("its pinned certificate was removed");
+    }
+  }
+  changed(org, control_plane_id);
+}
+
+void Hub::resync_all() {
+  std::vector<std::pair<store::OrgId, std::string>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [k, e] : entries_) all.emplace_back(store::OrgId(e->cp.org_id), e->cp.id);
+  }
+  for (const auto& [org, id] : all) resync(org, id);
+}
+
 Hub::Current Hub::refresh(Entry& e) {
   std::lock_guard render_lock(e.render_mutex);
   std::uint64_t generation = 0;

@@ -82,6 +82,13 @@ class Hub {
   void certificate_removed(const store::OrgId& org, const std::string& control_plane_id,
                            const std::string& fingerprint);
 
+  // Another node committed a change to this control plane (or may have, while this node could
+  // not hear): whatever it was (configuration, pins, auth type, deletion), this node's data
+  // planes of it end as if it had been made here. Reads the store.
+  void resync(const store::OrgId& org, const std::string& control_plane_id);
+  // The same for every control plane this node serves.
+  void resync_all();
+
   struct Current {
     std::shared_ptr<const Payload> payload;  // null when conflicts forbid a push
     boost::json::array conflicts;

@@ -143,6 +143,26 @@ struct ChangeStamp {
   bool operator==(const ChangeStamp&) const = default;
 };
 
+// A committed write as the other nodes on the same database hear of it: the organization
+// whose cached data it may have changed and, when it touched one, the control plane whose
+// configuration, pinned certificates or existence it may have changed.
+struct Change {
+  std::string org_id;
+  std::string control_plane_id;
+  bool operator==(const Change&) const = default;
+};
+
+// Hears what other nodes commit, where several share one database.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  virtual void changed(const std::vector<Change>& changes) = 0;
+  // False from the moment a change committed elsewhere might not reach changed() (the channel
+  // broke): nothing cached may be trusted then. True again once it is back; anything may have
+  // changed in between.
+  virtual void hearing(bool complete) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -275,6 +295,12 @@ class Store {
   virtual EntityStore& entities() = 0;
   // --- data planes: pinned certificates, nodes (store/data_plane_store.hpp)
   virtual DataPlaneStore& data_planes() = 0;
+
+  // --- several nodes on one database
+  // Starts telling `listener` of the writes other nodes commit; nullptr stops it, and once
+  // that returns the listener is never called again. False when this database has no other
+  // nodes to hear (an embedded file): then nothing is ever called.
+  virtual bool listen(ChangeListener* listener) = 0;
 };
 
 // Opens the backend named by a database URL ("sqlite:PATH"), applying pending migrations.

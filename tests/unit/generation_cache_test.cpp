@@ -37,6 +37,29 @@ TEST(GenerationCache, AnswersFromMemoryUntilTheOrganizationWrites) {
   EXPECT_EQ(source.loads, 2);
 }
 
+// Another node's changes: while they cannot be heard nothing is served from memory, and once
+// they can, everything filled before is read again (anything may have changed meanwhile).
+TEST(GenerationCache, NothingIsTrustedWhileOtherNodesCannotBeHeardAndEverythingIsReadAgainAfter) {
+  Generations generations;
+  GenerationCache<std::string> cache(generations, 8, 1 << 20, length);
+  Counting a, b;
+  EXPECT_EQ(*cache.get("org-a", "k", a.load()), "v1");
+  EXPECT_EQ(*cache.get("org-b", "k", b.load()), "v1");
+
+  generations.distrust();
+  a.value = "v2";
+  EXPECT_EQ(*cache.get("org-a", "k", a.load()), "v2");
+  EXPECT_EQ(*cache.get("org-a", "k", a.load()), "v2");
+  EXPECT_EQ(a.loads, 3) << "each request reads while distrusted";
+
+  b.value = "v2";  // changed while this node could not hear
+  generations.invalidate_all();
+  generations.trust();
+  EXPECT_EQ(*cache.get("org-b", "k", b.load()), "v2");
+  EXPECT_EQ(*cache.get("org-b", "k", b.load()), "v2");
+  EXPECT_EQ(b.loads, 2) << "read again once, then cached";
+}
+
 TEST(GenerationCache, AnotherOrganizationsWriteKeepsTheEntry) {
   Generations generations;
   GenerationCache<std::string> cache(generations, 8, 1 << 20, length);

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace ok::store::sql {
 
@@ -31,6 +32,19 @@ class Backend {
   virtual int apply_migrations(Connection& c) = 0;
   // The newest migration version applied.
   virtual int schema_version(Connection& c) = 0;
+
+  // Called inside each batch's transaction, before it commits, with what the batch changed,
+  // so that other nodes hear of it exactly when it commits. Nothing by default: an embedded
+  // database has no other nodes.
+  virtual void announce(Connection& writer, const std::vector<Change>& changes) {
+    (void)writer;
+    (void)changes;
+  }
+  // See Store::listen.
+  virtual bool listen(ChangeListener* listener) {
+    (void)listener;
+    return false;
+  }
 
   // See Store::change_stamp and Store::memory_in_use.
   virtual std::optional<ChangeStamp> change_stamp() = 0;

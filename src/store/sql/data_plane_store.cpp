@@ -74,7 +74,7 @@ std::optional<DpCertificate> SqlDataPlaneStore::certificate(const Scope& scope, 
 }
 
 void SqlDataPlaneStore::put_certificate(const Scope& scope, const DpCertificate& cert) {
-  db_.write([&](Connection& c) {
+  db_.write({scope.org().str(), scope.control_plane_id()}, [&](Connection& c) {
     Query q(c,
             "INSERT INTO dp_client_certificates (id, org_id, control_plane_id, cert, title, fingerprint, subject, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET cert = "
@@ -89,7 +89,7 @@ void SqlDataPlaneStore::put_certificate(const Scope& scope, const DpCertificate&
 
 bool SqlDataPlaneStore::remove_certificate(const Scope& scope, const std::string& id) {
   bool found = false;
-  db_.write([&](Connection& c) {
+  db_.write({scope.org().str(), scope.control_plane_id()}, [&](Connection& c) {
     Query q(c, "DELETE FROM dp_client_certificates WHERE org_id = ? AND control_plane_id = ? AND id = ?");
     q->bind(1, scope.org().str()).bind(2, scope.control_plane_id()).bind(3, id).run();
     found = c.changes() > 0;

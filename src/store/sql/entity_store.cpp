@@ -329,7 +329,7 @@ EntityPage SqlEntityStore::page(const Scope& scope, const EntityPageQuery& query
 }
 
 void SqlEntityStore::write(const Scope& scope, const std::function<void(EntityTransaction&)>& work) {
-  db_.write([&](Connection& c) {
+  db_.write({scope.org().str(), scope.control_plane_id()}, [&](Connection& c) {
     Transaction tx(c, scope);
     work(tx);
   });
@@ -338,6 +338,7 @@ void SqlEntityStore::write(const Scope& scope, const std::function<void(EntityTr
 
 void SqlEntityStore::write_then(const Scope& scope, std::function<void(EntityTransaction&)> work, WriteDone done) {
   db_.write_then(
+      {scope.org().str(), scope.control_plane_id()},
       [scope, work = std::move(work)](Connection& c) {
         Transaction tx(c, scope);
         work(tx);

@@ -94,7 +94,7 @@ std::int64_t now_milliseconds() {
 // --- users
 
 void SqlStore::insert_user(const User& u) {
-  write([&](Connection& c) {
+  write({u.org_id}, [&](Connection& c) {
     Query q(c,
             "INSERT INTO users (id, org_id, email, full_name, preferred_name, active, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -140,7 +140,7 @@ Page<User> SqlStore::list_users(const OrgId& org, const UserQuery& query) {
 
 std::optional<User> SqlStore::modify_user(const OrgId& org, const std::string& id, const Mutate<User>& mutate) {
   std::optional<User> result;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query read(c,
                "SELECT id, org_id, email, full_name, preferred_name, active, created_at, updated_at FROM users "
                "WHERE org_id = ? AND id = ?");
@@ -157,7 +157,7 @@ std::optional<User> SqlStore::modify_user(const OrgId& org, const std::string& i
 
 bool SqlStore::delete_user(const OrgId& org, const std::string& user_id, const std::string& protected_team_id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     if (!protected_team_id.empty() && is_member(c, protected_team_id, "user", user_id) &&
         count_members(c, protected_team_id) <= 1) {
       throw InvariantError("last_admin");
@@ -181,7 +181,7 @@ bool SqlStore::delete_user(const OrgId& org, const std::string& user_id, const s
 // --- teams
 
 void SqlStore::insert_team(const Team& t) {
-  write([&](Connection& c) {
+  write({t.org_id}, [&](Connection& c) {
     Query q(c,
             "INSERT INTO teams (id, org_id, name, description, system_team, labels, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -231,7 +231,7 @@ Page<Team> SqlStore::list_teams(const OrgId& org, const TeamQuery& query) {
 
 std::optional<Team> SqlStore::modify_team(const OrgId& org, const std::string& id, const Mutate<Team>& mutate) {
   std::optional<Team> result;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query read(c,
                "SELECT id, org_id, name, description, system_team, labels, created_at, updated_at FROM teams "
                "WHERE org_id = ? AND id = ? AND system_team = 0");
@@ -249,7 +249,7 @@ std::optional<Team> SqlStore::modify_team(const OrgId& org, const std::string& i
 
 bool SqlStore::delete_team(const OrgId& org, const std::string& team_id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query q(c, "DELETE FROM teams WHERE org_id = ? AND id = ? AND system_team = 0");
     q->bind(1, org.str()).bind(2, team_id).run();
     found = c.changes() > 0;
@@ -263,7 +263,7 @@ bool SqlStore::delete_team(const OrgId& org, const std::string& team_id) {
 
 void SqlStore::add_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
                                const std::string& principal_id, std::int64_t now) {
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query q(c,
             "INSERT INTO team_members (team_id, org_id, principal_kind, principal_id, created_at) VALUES (?, ?, ?, "
             "?, ?)");
@@ -274,7 +274,7 @@ void SqlStore::add_team_member(const OrgId& org, const std::string& team_id, con
 bool SqlStore::remove_team_member(const OrgId& org, const std::string& team_id, const std::string& principal_kind,
                                   const std::string& principal_id, const std::string& protected_team_id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     if (team_id == protected_team_id && principal_kind == "user" && is_member(c, team_id, "user", principal_id) &&
         count_members(c, team_id) <= 1) {
       throw InvariantError("last_admin");
@@ -298,7 +298,7 @@ bool SqlStore::is_team_member(const OrgId& org, const std::string& team_id, cons
 // --- role assignments
 
 void SqlStore::insert_role_assignment(const RoleAssignment& r) {
-  write([&](Connection& c) {
+  write({r.org_id}, [&](Connection& c) {
     Query q(c,
             "INSERT INTO role_assignments (id, org_id, principal_kind, principal_id, role_name, entity_type_name, "
             "entity_id, entity_region, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -341,7 +341,7 @@ std::optional<RoleAssignment> SqlStore::get_role_assignment(const OrgId& org, co
 bool SqlStore::delete_role_assignment(const OrgId& org, const std::string& principal_kind,
                                       const std::string& principal_id, const std::string& assignment_id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query q(c, "DELETE FROM role_assignments WHERE org_id = ? AND principal_kind = ? AND principal_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, principal_kind).bind(3, principal_id).bind(4, assignment_id).run();
     found = c.changes() > 0;
@@ -352,7 +352,7 @@ bool SqlStore::delete_role_assignment(const OrgId& org, const std::string& princ
 // --- system accounts
 
 void SqlStore::insert_system_account(const SystemAccount& a) {
-  write([&](Connection& c) {
+  write({a.org_id}, [&](Connection& c) {
     Query q(c,
             "INSERT INTO system_accounts (id, org_id, name, description, konnect_managed, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -389,7 +389,7 @@ Page<SystemAccount> SqlStore::list_system_accounts(const OrgId& org, const Syste
 std::optional<SystemAccount> SqlStore::modify_system_account(const OrgId& org, const std::string& id,
                                                              const Mutate<SystemAccount>& mutate) {
   std::optional<SystemAccount> result;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query read(c,
                "SELECT id, org_id, name, description, konnect_managed, created_at, updated_at FROM system_accounts "
                "WHERE org_id = ? AND id = ?");
@@ -406,7 +406,7 @@ std::optional<SystemAccount> SqlStore::modify_system_account(const OrgId& org, c
 
 bool SqlStore::delete_system_account(const OrgId& org, const std::string& id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query q(c, "DELETE FROM system_accounts WHERE org_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, id).run();
     found = c.changes() > 0;
@@ -418,7 +418,7 @@ bool SqlStore::delete_system_account(const OrgId& org, const std::string& id) {
 // --- tokens
 
 void SqlStore::insert_token(const AccessToken& t, std::size_t max_per_owner) {
-  write([&](Connection& c) {
+  write({t.org_id}, [&](Connection& c) {
     const auto kind = kind_name(t.owner_kind);
     if (max_per_owner > 0) {
       Query count(c, "SELECT COUNT(*) FROM access_tokens WHERE owner_kind = ? AND owner_id = ?");
@@ -463,7 +463,7 @@ std::optional<AccessToken> SqlStore::modify_token(const OrgId& org, PrincipalKin
                                                   const std::string& owner_id, const std::string& token_id,
                                                   const Mutate<AccessToken>& mutate) {
   std::optional<AccessToken> result;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query read(c,
                "SELECT id, org_id, owner_kind, owner_id, name, token_hash, expires_at, revoked_at, revoked_by, "
                "last_used_at, created_at, updated_at FROM access_tokens WHERE org_id = ? AND owner_kind = ? AND "
@@ -482,7 +482,7 @@ std::optional<AccessToken> SqlStore::modify_token(const OrgId& org, PrincipalKin
 bool SqlStore::delete_token(const OrgId& org, PrincipalKind owner_kind, const std::string& owner_id,
                             const std::string& token_id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str()}, [&](Connection& c) {
     Query q(c, "DELETE FROM access_tokens WHERE org_id = ? AND owner_kind = ? AND owner_id = ? AND id = ?");
     q->bind(1, org.str()).bind(2, kind_name(owner_kind)).bind(3, owner_id).bind(4, token_id).run();
     found = c.changes() > 0;

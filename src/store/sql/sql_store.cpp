@@ -107,19 +107,19 @@ void SqlStore::enqueue(WriteTask* task) {
   queue_cv_.notify_one();
 }
 
-void SqlStore::write(std::function<void(Connection&)> work) {
-  WriteTask task{std::move(work), {}, false, {}};
+void SqlStore::write(Change note, std::function<void(Connection&)> work) {
+  WriteTask task{std::move(work), std::move(note), {}, false, {}};
   auto done = task.done.get_future();
   enqueue(&task);
   done.get();  // rethrows the write's own error, if any
 }
 
 void SqlStore::write_later(std::function<void(Connection&)> work) {
-  enqueue(new WriteTask{std::move(work), {}, true, {}});
+  enqueue(new WriteTask{std::move(work), {}, {}, true, {}});
 }
 
-void SqlStore::write_then(std::function<void(Connection&)> work, WriteDone done) {
-  enqueue(new WriteTask{std::move(work), {}, true, std::move(done)});
+void SqlStore::write_then(Change note, std::function<void(Connection&)> work, WriteDone done) {
+  enqueue(new WriteTask{std::move(work), std::move(note), {}, true, std::move(done)});
 }
 
 void SqlStore::writer_loop() {
@@ -144,17 +144,23 @@ void SqlStore::writer_loop() {
       // every batch fails with UnavailableError, and the next one tries again.
       if (!writer_ || writer_->broken()) writer_ = backend_->connect();
       backend_->begin_batch(*writer_);
+      std::vector<Change> notes;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         run("SAVEPOINT w");
         try {
           batch[i]->work(*writer_);
           run("RELEASE w");
+          const auto& note = batch[i]->note;
+          if (!note.org_id.empty() && std::find(notes.begin(), notes.end(), note) == notes.end()) {
+            notes.push_back(note);
+          }
         } catch (...) {
           errors[i] = std::current_exception();
           run("ROLLBACK TO w");
           run("RELEASE w");
         }
       }
+      if (!notes.empty()) backend_->announce(*writer_, notes);
       run("COMMIT");
     } catch (...) {
       // BEGIN or COMMIT failed (disk full, read-only file, lock timeout): nothing of this
@@ -207,7 +213,7 @@ int SqlStore::schema_version() {
 }
 
 void SqlStore::bootstrap_organization(const OrganizationBootstrap& b) {
-  write([&](Connection& c) {
+  write({b.organization.id}, [&](Connection& c) {
     const auto& o = b.organization;
     Query org(c,
               "INSERT INTO organizations (id, name, owner_id, login_path, state, retention_period_days, created_at, "
@@ -348,11 +354,13 @@ void insert_control_plane_rows(Connection& c, const ControlPlane& cp, const std:
 }  // namespace
 
 void SqlStore::insert_control_plane(const ControlPlane& cp, const std::vector<RoleAssignment>& grants) {
-  write([&](Connection& c) { insert_control_plane_rows(c, cp, grants); });
+  write({cp.org_id, cp.id}, [&](Connection& c) { insert_control_plane_rows(c, cp, grants); });
 }
 
 void SqlStore::insert_control_plane_then(ControlPlane cp, std::vector<RoleAssignment> grants, WriteDone done) {
+  Change note{cp.org_id, cp.id};
   write_then(
+      std::move(note),
       [cp = std::move(cp), grants = std::move(grants)](Connection& c) { insert_control_plane_rows(c, cp, grants); },
       std::move(done));
 }
@@ -463,7 +471,7 @@ Page<ControlPlane> SqlStore::list_control_planes(const OrgId& org, const Control
 std::optional<ControlPlane> SqlStore::modify_control_plane(const OrgId& org, const std::string& id,
                                                            const Mutate<ControlPlane>& mutate) {
   std::optional<ControlPlane> result;
-  write([&](Connection& c) {
+  write({org.str(), id}, [&](Connection& c) {
     Query read(c, fmt::format("SELECT {} FROM control_planes WHERE org_id = ? AND id = ?", kControlPlaneColumns));
     read->bind(1, org.str()).bind(2, id);
     if (!read->step()) return;
@@ -482,7 +490,7 @@ std::optional<ControlPlane> SqlStore::modify_control_plane(const OrgId& org, con
 
 bool SqlStore::delete_control_plane(const OrgId& org, const std::string& id) {
   bool found = false;
-  write([&](Connection& c) {
+  write({org.str(), id}, [&](Connection& c) {
     Query members(c, "SELECT COUNT(*) FROM control_plane_group_members WHERE group_id = ?");
     members->bind(1, id);
     members->step();
@@ -538,7 +546,7 @@ Page<ControlPlane> SqlStore::list_group_members(const OrgId& org, const std::str
 
 void SqlStore::change_group_members(const OrgId& org, const std::string& group_id, MembershipChange change,
                                     const std::vector<std::string>& member_ids, std::int64_t now) {
-  write([&](Connection& c) {
+  write({org.str(), group_id}, [&](Connection& c) {
     Query group(c, "SELECT 1 FROM control_planes WHERE org_id = ? AND id = ?");
     group->bind(1, org.str()).bind(2, group_id);
     if (!group->step()) throw InvariantError("group_missing");  // deleted since the request loaded it

@@ -108,6 +108,7 @@ class SqlStore final : public Store {
 
   EntityStore& entities() override { return entities_; }
   DataPlaneStore& data_planes() override { return data_planes_; }
+  bool listen(ChangeListener* listener) override { return backend_->listen(listener); }
 
   // The backend's SQL spellings (see sql::Dialect).
   const Dialect& dialect() const { return *dialect_; }
@@ -134,12 +135,17 @@ class SqlStore final : public Store {
   };
   ReaderLease reader();
 
-  // Runs `work` on the writer thread inside a transaction; returns once it is durable.
-  void write(std::function<void(Connection&)> work);
+  // Runs `work` on the writer thread inside a transaction; returns once it is durable. `note`
+  // is what other nodes hear of it when it commits (nothing when its org_id is empty).
+  void write(Change note, std::function<void(Connection&)> work);
+  void write(std::function<void(Connection&)> work) { write({}, std::move(work)); }
   // Queues `work` for the writer and returns at once; its errors are logged.
   void write_later(std::function<void(Connection&)> work);
   // Queues `work` for the writer and returns at once; `done` hears how it ended.
-  void write_then(std::function<void(Connection&)> work, WriteDone done);
+  void write_then(Change note, std::function<void(Connection&)> work, WriteDone done);
+  void write_then(std::function<void(Connection&)> work, WriteDone done) {
+    write_then({}, std::move(work), std::move(done));
+  }
   void writer_loop();
 
   std::unique_ptr<Backend> backend_;
@@ -149,6 +155,7 @@ class SqlStore final : public Store {
 
   struct WriteTask {
     std::function<void(Connection&)> work;
+    Change note;
     std::promise<void> done;  // for write(): the caller waits on it
     bool detached = false;    // nobody waits: the writer deletes it (write_later, write_then)
     WriteDone on_done;        // for write_then()
