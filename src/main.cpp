@@ -474,7 +474,8 @@ int main(int argc, char** argv) {
         ok::observability::log_event(
             ok::observability::Level::info,
             fmt::format("openkonnect {} listening on {}://{}:{} (database {}, schema version {})", OPENKONNECT_VERSION,
-                        server_options.tls ? "https" : "http", url_host, port, database, store->schema_version()));
+                        server_options.tls ? "https" : "http", url_host, port, ok::store::redacted_url(database),
+                        store->schema_version()));
       });
       if (cluster) cluster->stop();
       store->entities().on_committed({});

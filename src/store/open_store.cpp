@@ -21,10 +21,22 @@ std::unique_ptr<Backend> open_backend(const std::string& url) {
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     return std::make_unique<sqlite::SqliteBackend>(std::move(path));
   }
-  throw std::invalid_argument("unsupported database URL [" + url + "]: expected sqlite:PATH");
+  throw std::invalid_argument("unsupported database URL [" + redacted_url(url) + "]: expected sqlite:PATH");
 }
 
 }  // namespace sql
+
+std::string redacted_url(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  const auto authority = scheme_end + 3;
+  const auto at = url.find('@', authority);
+  const auto slash = url.find('/', authority);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return url;
+  const auto colon = url.find(':', authority);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
 
 std::unique_ptr<Store> open_store(const std::string& url, bool apply_migrations) {
   return std::make_unique<sql::SqlStore>(sql::open_backend(url), apply_migrations);

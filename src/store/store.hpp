@@ -308,4 +308,8 @@ class Store {
 // database cannot be opened.
 std::unique_ptr<Store> open_store(const std::string& url, bool apply_migrations = true);
 
+// `url` fit for a log line or a message: a password in it (postgres://user:secret@host/db)
+// shows as "***".
+std::string redacted_url(const std::string& url);
+
 }  // namespace ok::store

@@ -1,5 +1,6 @@
 #include "store/sql/copy.hpp"
 #include "store/sql/backend.hpp"
+#include "store/store.hpp"
 #include "util/ids.hpp"
 
 #include <gtest/gtest.h>
@@ -97,6 +98,14 @@ TEST_F(CopyTest, DigestsDoNotDependOnRowOrderButOnContent) {
   cc->exec("INSERT INTO organizations (id, name, created_at, updated_at) VALUES ('x', '', 1, 1), ('y', 'n', 1, 1)");
   const auto third = sql::copy_database(*c, *sql::open_backend(url("c2.db")));
   EXPECT_NE(first[0].digest, third[0].digest);
+}
+
+TEST(RedactedUrl, HidesOnlyThePassword) {
+  EXPECT_EQ(redacted_url("postgres://ok:s3cr:et@db.internal:5432/ok"), "postgres://ok:***@db.internal:5432/ok");
+  EXPECT_EQ(redacted_url("redis://:pw@127.0.0.1:6379/0"), "redis://:***@127.0.0.1:6379/0");
+  EXPECT_EQ(redacted_url("postgres://ok@db/ok"), "postgres://ok@db/ok");
+  EXPECT_EQ(redacted_url("postgres://db/ok?user=a@b"), "postgres://db/ok?user=a@b");
+  EXPECT_EQ(redacted_url("sqlite:./var/a:b@c.db"), "sqlite:./var/a:b@c.db");
 }
 
 }  // namespace
