@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
 
   std::string database = kDefaultDatabase;
   auto add_database = [&](CLI::App* sub) {
-    sub->add_option("--database", database, "Database URL (sqlite:PATH)")
+    sub->add_option("--database", database,
+                    "Database URL (sqlite:PATH or postgres://USER[:PASSWORD]@HOST:PORT/DATABASE)")
         ->envname("OPENKONNECT_DATABASE")
         ->capture_default_str();
   };

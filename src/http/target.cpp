@@ -1,5 +1,7 @@
 #include "http/target.hpp"
 
+#include "util/utf8.hpp"
+
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/pct_string_view.hpp>
 
@@ -38,8 +40,10 @@ TargetError parse_target(Request& request) {
     const auto eq = pair.find('=');
     std::string key;
     std::string value;
+    // Query parameters are text: bytes that are not UTF-8 cannot name or filter anything.
     if (!decode(pair.substr(0, eq), true, key) ||
-        (eq != std::string_view::npos && !decode(pair.substr(eq + 1), true, value))) {
+        (eq != std::string_view::npos && !decode(pair.substr(eq + 1), true, value)) || !util::is_utf8(key) ||
+        !util::is_utf8(value)) {
       request.target_valid = false;
       return TargetError::bad_query;
     }

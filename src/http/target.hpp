@@ -2,7 +2,7 @@
 // Splits a request target into a percent-decoded path and query parameters.
 // Deliberately lenient about characters RFC 3986 reserves but clients send raw anyway
 // (`page[size]=10` with unencoded brackets is what most Konnect tooling emits); strict only
-// about what cannot be decoded (a malformed percent-escape).
+// about what cannot be decoded (a malformed percent-escape, a query that is not UTF-8).
 
 #include "http/request.hpp"
 

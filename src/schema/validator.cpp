@@ -342,54 +342,6 @@ bool is_rfc3339(std::string_view s) {
   return util::parse_rfc3339(s, epoch_ms);
 }
 
-bool is_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    const std::size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || i + len > text.size() || (len == 2 && b < 0xC2)) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
-    }
-    if (len >= 3) {
-      const auto b1 = static_cast<unsigned char>(text[i + 1]);
-      if ((len == 3 && b == 0xE0 && b1 < 0xA0) || (len == 3 && b == 0xED && b1 >= 0xA0) ||
-          (len == 4 && b == 0xF0 && b1 < 0x90) || (len == 4 && (b > 0xF4 || (b == 0xF4 && b1 >= 0x90)))) {
-        return false;
-      }
-    }
-    i += len;
-  }
-  return true;
-}
-
-std::size_t utf8_length(std::string_view text) {
-  std::size_t n = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    if (b >= 0x80) {
-      if ((b & 0xE0) == 0xC0) {
-        extra = 1;
-      } else if ((b & 0xF0) == 0xE0) {
-        extra = 2;
-      } else if ((b & 0xF8) == 0xF0) {
-        extra = 3;
-      } else {
-        return text.size();  // not UTF-8: count bytes
-      }
-    }
-    if (i + extra >= text.size() && extra > 0) return text.size();  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return text.size();
-    }
-    i += extra + 1;
-    ++n;
-  }
-  return n;
-}
-
 namespace detail {
 
 void add(InvalidParameters& out, std::string field, Rule rule, std::string reason, std::optional<std::int64_t> limit) {

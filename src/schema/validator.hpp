@@ -6,6 +6,7 @@
 
 #include "errors/invalid_parameter.hpp"
 #include "schema/schema.hpp"
+#include "util/utf8.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -35,11 +36,8 @@ bool is_uuid(std::string_view text);
 // order their keys were sent in.
 std::string canonical_json(const boost::json::value& value);
 bool is_rfc3339(std::string_view text);
-// Number of Unicode code points in valid UTF-8 text (bytes otherwise).
-std::size_t utf8_length(std::string_view text);
-// Strictly valid UTF-8: no stray or missing continuation bytes, overlong forms, surrogates or
-// code points beyond U+10FFFF (what JSON text must be).
-bool is_utf8(std::string_view text);
+using util::is_utf8;
+using util::utf8_length;
 
 }  // namespace ok::schema
 

@@ -1,3 +1,4 @@
+#include "store/postgres/backend.hpp"
 #include "store/sql/backend.hpp"
 #include "store/sql/sql_store.hpp"
 #include "store/sqlite/backend.hpp"
@@ -21,7 +22,11 @@ std::unique_ptr<Backend> open_backend(const std::string& url) {
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     return std::make_unique<sqlite::SqliteBackend>(std::move(path));
   }
-  throw std::invalid_argument("unsupported database URL [" + redacted_url(url) + "]: expected sqlite:PATH");
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    return std::make_unique<postgres::PgBackend>(url);
+  }
+  throw std::invalid_argument("unsupported database URL [" + redacted_url(url) +
+                              "]: expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE");
 }
 
 }  // namespace sql

@@ -163,6 +163,9 @@ CASES = [
     ("query-page-number-overflow", get(CP + b"?page[number]=99999999999999999999999"), BAD_400, False, False),
     ("query-bad-percent-escape", get(CP + b"?filter[name][eq]=%zz"), BAD_400, False, False),
     ("query-truncated-percent-escape", get(CP + b"?filter[name][eq]=a%2"), BAD_400, False, False),
+    # Query values are text: bytes that are not UTF-8 are malformed, on every database.
+    ("query-not-utf8-value", get(CP + b"?filter[name][contains]=a%9Bb"), BAD_400, False, False),
+    ("query-not-utf8-key", get(CP + b"?filter[na%C0%80me][eq]=a"), BAD_400, False, False),
     ("query-filter-unsupported-operator", get(CP + b"?filter[name][gt]=x"), BAD_400, False, False),
     ("query-filter-unknown-field", get(CP + b"?filter[bogus][eq]=x"), BAD_400, False, False),
     ("query-filter-bad-uuid", get(CP + b"?filter[id][eq]=nope"), BAD_400, False, False),

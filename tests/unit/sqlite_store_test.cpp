@@ -130,9 +130,11 @@ TEST_F(SqliteStoreTest, OpenCreatesParentDirectories) {
 }
 
 TEST(SqliteStoreUrl, UnsupportedUrlsAreRejected) {
-  EXPECT_THROW(ok::store::open_store("postgres://localhost/db"), std::invalid_argument);
+  EXPECT_THROW(ok::store::open_store("mysql://localhost/db"), std::invalid_argument);
   EXPECT_THROW(ok::store::open_store("sqlite:"), std::invalid_argument);
   EXPECT_THROW(ok::store::open_store("/tmp/x.db"), std::invalid_argument);
+  // PostgreSQL is taken; one that cannot be reached is unavailable, not a bad URL.
+  EXPECT_THROW(ok::store::open_store("postgres://127.0.0.1:1/db?connect_timeout=2"), ok::store::UnavailableError);
 }
 
 // ---------------------------------------------------------------- bootstrap and tokens

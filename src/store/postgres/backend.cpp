@@ -3,13 +3,15 @@
 #include "store/postgres/connection.hpp"
 #include "store/postgres/migrations.hpp"
 
+#include "util/ids.hpp"
+
 #include <fmt/format.h>
 
 #include <stdexcept>
 
 namespace ok::store::postgres {
 
-PgBackend::PgBackend(std::string url) : url_(std::move(url)) {
+PgBackend::PgBackend(std::string url) : url_(std::move(url)), node_(util::new_uuid()) {
   if (!url_.starts_with("postgres://") && !url_.starts_with("postgresql://")) {
     throw std::invalid_argument("a PostgreSQL database URL starts with postgres:// or postgresql://");
   }
@@ -35,6 +37,22 @@ void PgBackend::begin_batch(sql::Connection& writer) {
     }
     throw;
   }
+}
+
+void PgBackend::announce(sql::Connection& writer, const std::vector<Change>& changes) {
+  // Inside the batch's transaction: the other nodes hear of it exactly when, and only if, it
+  // commits.
+  for (const auto& payload : change_payloads(node_, changes)) {
+    sql::Query q(writer, std::string("SELECT pg_notify('") + kChangeChannel + "', ?)");
+    q->bind(1, payload).run();
+  }
+}
+
+bool PgBackend::listen(ChangeListener* listener) {
+  std::lock_guard lock(feed_mutex_);
+  feed_.reset();  // joins its thread: the previous listener is never called again
+  if (listener) feed_ = std::make_unique<ChangeFeed>(url_, node_, *listener);
+  return true;
 }
 
 int PgBackend::apply_migrations(sql::Connection& c) { return apply_pg_migrations(c); }

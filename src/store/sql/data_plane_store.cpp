@@ -3,6 +3,7 @@
 #include "observability/log.hpp"
 #include "store/sql/sql_store.hpp"
 #include "util/ids.hpp"
+#include "util/utf8.hpp"
 
 #include <fmt/format.h>
 
@@ -141,6 +142,7 @@ void SqlDataPlaneStore::record_node(const Scope& scope, DataPlaneNode node) {
 }
 
 std::optional<DataPlaneNode> SqlDataPlaneStore::node(const Scope& scope, const std::string& id) {
+  if (!util::is_utf8(id)) return std::nullopt;  // names no node (see get_entity)
   auto c = db_.reader();
   Query q(*c, fmt::format("SELECT {} FROM data_plane_nodes WHERE control_plane_id = ? AND org_id = ? AND id = ?",
                           kNodeColumns));

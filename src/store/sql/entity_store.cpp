@@ -1,6 +1,7 @@
 #include "store/sql/entity_store.hpp"
 
 #include "store/sql/sql_store.hpp"
+#include "util/utf8.hpp"
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -19,6 +20,9 @@ constexpr std::size_t kListedReferrers = 5;
 
 std::optional<StoredEntity> get_entity(Connection& c, const std::string& cp, const std::string& type,
                                        const EntityKey& key) {
+  // Every stored key is valid UTF-8 text (entities are validated), so bytes that are not can
+  // name nothing; PostgreSQL would refuse to even compare them.
+  if (!util::is_utf8(key.value)) return std::nullopt;
   if (key.name == "id") {
     Query q(c, "SELECT id, body FROM config_entities WHERE control_plane_id = ? AND type = ? AND id = ?");
     q->bind(1, cp).bind(2, type).bind(3, key.value);
