@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for tests and local runs.
 #   scripts/postgres.sh start DIR   creates the cluster in DIR (once) and starts it on a free
-#                                   127.0.0.1 port; prints postgres://postgres@127.0.0.1:PORT/postgres
+#                                   127.0.0.1 port (the one it had, when started again); prints postgres://postgres@127.0.0.1:PORT/postgres
 #                                   and writes it to DIR/url
 #   scripts/postgres.sh stop DIR    stops it (fast mode); removes nothing
 # Both are idempotent. Layout: DIR/data (the cluster), DIR/run (its unix sockets and log).
@@ -79,9 +79,11 @@ synchronous_commit = on
 full_page_writes = on
 EOF
   fi
-  local port
+  local port previous=""
+  # A cluster started again keeps its port when it can: clients hold its URL.
+  [ -f "$dir/url" ] && previous=$(sed -n 's|.*@127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$dir/url")
   for attempt in 1 2 3; do
-    port=$(free_port) || exit 1
+    if [ -n "$previous" ] && [ "$attempt" = 1 ]; then port=$previous; else port=$(free_port); fi || exit 1
     if as_owner "$PG_BIN/pg_ctl" start -D "$data" -l "$run/postgres.log" -w -t 30 -o "-p $port" >/dev/null; then
       echo "postgres://postgres@127.0.0.1:$port/postgres" | tee "$dir/url"
       return 0

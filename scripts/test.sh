@@ -2,7 +2,9 @@
 # Sets up, builds and runs every test:
 #   1. Release build (warnings are errors): GoogleTest unit tests (ctest) and the pytest
 #      end-to-end suite against build/openkonnect.
-#   2. ASan+UBSan build: the same unit and end-to-end suites against the instrumented binary.
+#   2. ASan+UBSan build: the same unit tests, and the end-to-end suite against the instrumented
+#      binary on PostgreSQL (a throwaway cluster, scripts/postgres.sh): so the whole suite runs
+#      on both databases, the store's shared SQL under the sanitizers.
 #   3. Fuzz regression replay: every fuzz target runs once over its seed corpus and saved
 #      reproducers, built into the ASan+UBSan build without libFuzzer (fuzz/run.sh replay-build;
 #      with OPENKONNECT_SKIP_SANITIZE=1, the libFuzzer build: fuzz/run.sh replay).
@@ -12,17 +14,35 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# Servers the tests need, started by hand (apt starts no services here) and stopped on exit.
+SERVICES=$(mktemp -d /tmp/openkonnect-test-services.XXXXXX)
+chmod 755 "$SERVICES"  # PostgreSQL runs as its own user, which must reach its directory
+stop_services() {
+  bash scripts/postgres.sh stop "$SERVICES/postgres" >/dev/null 2>&1 || true
+  rm -rf "$SERVICES"
+}
+trap stop_services EXIT
+export OPENKONNECT_TEST_POSTGRES_URL
+OPENKONNECT_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$SERVICES/postgres")
+
+# run_suites DIR DATABASE: the unit tests, then the end-to-end suite with every server on
+# DATABASE ("sqlite", or "postgres": a database of its own in the test cluster).
 run_suites() {
-  local dir=$1
+  local dir=$1 database=$2
   echo "== unit tests ($dir)"
   ctest --test-dir "$dir" --output-on-failure --timeout 120 -j "$(nproc)"
-  echo "== end-to-end tests ($dir)"
-  OPENKONNECT_BIN="$PWD/$dir/openkonnect" /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+  echo "== end-to-end tests ($dir, $database)"
+  if [ "$database" = postgres ]; then
+    OPENKONNECT_BIN="$PWD/$dir/openkonnect" /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+  else
+    OPENKONNECT_TEST_POSTGRES_URL= OPENKONNECT_BIN="$PWD/$dir/openkonnect" \
+      /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+  fi
 }
 
 echo "== build (Release)"
 bash scripts/build.sh build -DOPENKONNECT_TESTS=ON
-run_suites build
+run_suites build sqlite
 
 echo "== soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
 /usr/bin/python3 tests/reliability/soak.py --seconds 60 --window 10 --warmup 60
@@ -36,7 +56,7 @@ if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DOPENKONNECT_FUZZ_REPLAY=ON
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_suites build-asan
+  run_suites build-asan postgres
 fi
 
 if [ "${OPENKONNECT_SKIP_FUZZ:-0}" != "1" ]; then

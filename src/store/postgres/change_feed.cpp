@@ -1,5 +1,6 @@
 #include "store/postgres/change_feed.hpp"
 
+#include "observability/log.hpp"
 #include "store/postgres/connection.hpp"
 
 #include <fcntl.h>
@@ -77,9 +78,18 @@ ChangeFeed::~ChangeFeed() {
 
 void ChangeFeed::run() {
   bool hearing = true;  // what the listener was last told (it starts out trusting)
+  // The listener reads the store to act on what it hears; should that fail (the database
+  // going away again), what it heard is as good as missed: listen again from the start.
   const auto tell = [&](bool now) {
-    if (now != hearing) listener_.hearing(now);
+    if (now == hearing) return true;
+    try {
+      listener_.hearing(now);
+    } catch (const std::exception& e) {
+      observability::log_event(observability::Level::warn, "acting on other nodes' changes failed", 0, e.what());
+      return false;
+    }
     hearing = now;
+    return true;
   };
   while (!stopping_) {
     auto c = listening_connection(url_);
@@ -91,7 +101,11 @@ void ChangeFeed::run() {
     }
     // Listening from here on: whatever was missed before is covered by hearing(true), which
     // makes the listener read everything again.
-    tell(true);
+    if (!tell(true)) {
+      pollfd wake{wake_fds_[0], POLLIN, 0};
+      ::poll(&wake, 1, 250);
+      continue;
+    }
     while (!stopping_) {
       PGconn* pg = c->handle();
       pollfd fds[2] = {{PQsocket(pg), POLLIN, 0}, {wake_fds_[0], POLLIN, 0}};
@@ -104,7 +118,14 @@ void ChangeFeed::run() {
         changes.insert(changes.end(), parsed.begin(), parsed.end());
         PQfreemem(n);
       }
-      if (!changes.empty()) listener_.changed(changes);
+      if (!changes.empty()) {
+        try {
+          listener_.changed(changes);
+        } catch (const std::exception& e) {
+          observability::log_event(observability::Level::warn, "acting on other nodes' changes failed", 0, e.what());
+          break;
+        }
+      }
       if (PQstatus(pg) != CONNECTION_OK) break;
     }
     if (!stopping_) tell(false);

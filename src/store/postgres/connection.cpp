@@ -1,6 +1,7 @@
 #include "store/postgres/connection.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <charconv>
@@ -317,6 +318,17 @@ sql::Statement& PgConnection::prepare(std::string_view sql) {
 
 std::unique_ptr<sql::Statement> PgConnection::prepare_uncached(std::string_view sql) {
   return std::make_unique<PgStatement>(*this, sql, std::string());
+}
+
+// An idle connection learns that its server went away (a restart ends it with a FATAL
+// message, then closes it) only when it next reads. Nothing else arrives unasked on the
+// store's connections, so one that is readable while idle is taken for lost: one poll()
+// without waiting finds it before a request would fail on it.
+bool PgConnection::broken() const {
+  if (PQstatus(conn_) == CONNECTION_BAD) return true;
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return false;  // in use: its own calls will tell
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  return fd.fd < 0 || ::poll(&fd, 1, 0) != 0;
 }
 
 }  // namespace ok::store::postgres

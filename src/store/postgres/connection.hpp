@@ -85,7 +85,7 @@ class PgConnection final : public sql::Connection {
   std::unique_ptr<sql::Statement> prepare_uncached(std::string_view sql) override;
   std::int64_t changes() override { return changes_; }
   const sql::Dialect& dialect() const override { return dialect_; }
-  bool broken() const override { return PQstatus(conn_) == CONNECTION_BAD; }
+  bool broken() const override;
 
   PGconn* handle() const { return conn_; }
   // Takes ownership of `result`: returns it when it succeeded, throws the store error for it

@@ -88,13 +88,16 @@ SqlStore::~SqlStore() {
 }
 
 SqlStore::ReaderLease SqlStore::reader() {
-  {
-    std::lock_guard lock(readers_mutex_);
-    if (!idle_readers_.empty()) {
-      auto c = std::move(idle_readers_.back());
+  while (true) {
+    std::unique_ptr<Connection> c;
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (idle_readers_.empty()) break;
+      c = std::move(idle_readers_.back());
       idle_readers_.pop_back();
-      return ReaderLease(*this, std::move(c));
     }
+    // One lost with its server (a restart) is dropped here rather than failing a request.
+    if (!c->broken()) return ReaderLease(*this, std::move(c));
   }
   return ReaderLease(*this, backend_->connect());
 }
