@@ -17,17 +17,17 @@
 namespace ok::ratelimit {
 namespace {
 
-// KEYS[1]: the budget's key. ARGV: the window and the interval (window / quota) in
-// microseconds, '1' to spend or '0' to peek, and the time in microseconds ('' for Redis's).
-// Returns {allowed, remaining, reset_seconds, retry_after_seconds}, as GcraLimiter::check.
-// The state is "TAT BLOCKED_UNTIL"; Lua numbers are doubles, exact for microseconds since 1970.
-// Keys expire on Redis's clock: with the caller's (tests), a state is kept a minute at least,
-// lest it vanish while the caller's readings still need it.
+// KEYS: the budgets' keys. ARGV[1]: 'consume' or 'peek' (one key), or 'all' (Limiter::check_all:
+// every key spent if all allow it, else only the refusing ones closed). ARGV[2]: the time in
+// microseconds ('' for Redis's). Then, per key, its window and interval (window / quota) in
+// microseconds. Returns allowed, remaining, reset_seconds, retry_after_seconds per key, in one
+// list. A key's state is "TAT BLOCKED_UNTIL", as GcraLimiter's; Lua numbers are doubles, exact
+// for microseconds since 1970. States expire on Redis's clock: with the caller's (tests), they
+// are kept a minute at least, lest one vanish while the caller's readings still need it.
 constexpr const char* kRedisGcraScript = R"lua(
 if redis.replicate_commands then redis.replicate_commands() end
-local window, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
-local spend = ARGV[3] == '1'
-local given = tonumber(ARGV[4])
+local mode = ARGV[1]
+local given = tonumber(ARGV[2])
 local now = given
 if not now then
   local t = redis.call('TIME')
@@ -37,31 +37,56 @@ local function whole_seconds(us)
   if us <= 0 then return 0 end
   return math.floor((us + 999999) / 1000000)
 end
-local tat, blocked = now, now
-local state = redis.call('GET', KEYS[1])
-if state then
-  local space = string.find(state, ' ', 1, true)
-  tat, blocked = tonumber(string.sub(state, 1, space - 1)), tonumber(string.sub(state, space + 1))
+local tats, blockeds = {}, {}
+for i = 1, #KEYS do
+  tats[i], blockeds[i] = now, now
+  local state = redis.call('GET', KEYS[i])
+  if state then
+    local space = string.find(state, ' ', 1, true)
+    tats[i], blockeds[i] = tonumber(string.sub(state, 1, space - 1)), tonumber(string.sub(state, space + 1))
+  end
 end
 -- Kept until neither time lies ahead: after that the key behaves as a fresh one.
-local function save(new_tat, new_blocked)
-  local ms = math.ceil((math.max(new_tat, new_blocked) - now) / 1000)
+local function save(i, tat, blocked)
+  local ms = math.ceil((math.max(tat, blocked) - now) / 1000)
   if given then ms = math.max(ms, 60000) end
-  redis.call('SET', KEYS[1], string.format('%.0f %.0f', new_tat, new_blocked), 'PX', ms)
+  redis.call('SET', KEYS[i], string.format('%.0f %.0f', tat, blocked), 'PX', ms)
 end
-if now < blocked then
-  return {0, 0, whole_seconds(math.max(tat, now) - now), math.max(1, whole_seconds(blocked - now))}
+local function check(i, spend)
+  local window, interval = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local tat, blocked = tats[i], blockeds[i]
+  if now < blocked then
+    return {0, 0, whole_seconds(math.max(tat, now) - now), math.max(1, whole_seconds(blocked - now))}
+  end
+  local new_tat = math.max(tat, now) + interval
+  local allow_at = new_tat - window
+  if now < allow_at then
+    local wait = math.max(1, whole_seconds(allow_at - now))
+    if spend then save(i, tat, now + wait * 1000000) end
+    return {0, 0, whole_seconds(math.max(tat, now) - now), wait}
+  end
+  if spend then save(i, new_tat, blocked) end
+  local used = (spend and new_tat or math.max(tat, now)) - now
+  return {1, math.floor((window - used) / interval), whole_seconds(used), 0}
 end
-local new_tat = math.max(tat, now) + interval
-local allow_at = new_tat - window
-if now < allow_at then
-  local wait = math.max(1, whole_seconds(allow_at - now))
-  if spend then save(tat, now + wait * 1000000) end
-  return {0, 0, whole_seconds(math.max(tat, now) - now), wait}
+local decisions = {}
+if mode ~= 'all' then
+  decisions[1] = check(1, mode == 'consume')
+else
+  local refused = false
+  for i = 1, #KEYS do
+    decisions[i] = check(i, false)
+    if decisions[i][1] == 0 then refused = true end
+  end
+  for i = 1, #KEYS do
+    if not refused or decisions[i][1] == 0 then decisions[i] = check(i, true) end
+  end
 end
-if spend then save(new_tat, blocked) end
-local used = (spend and new_tat or math.max(tat, now)) - now
-return {1, math.floor((window - used) / interval), whole_seconds(used), 0}
+local out = {}
+for i = 1, #decisions do
+  for j = 1, 4 do out[#out + 1] = decisions[i][j] end
+end
+return out
 )lua";
 
 struct RedisReplyDeleter {
@@ -101,7 +126,7 @@ class RedisSigpipeGuard {
 };
 
 // One command, its arguments binary-safe. Null when the connection failed (it is then unusable).
-RedisReplyPtr redis_command(redisContext* context, std::initializer_list<std::string_view> args) {
+RedisReplyPtr redis_command(redisContext* context, const std::vector<std::string_view>& args) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   for (const auto& arg : args) {
@@ -234,60 +259,89 @@ void RedisLimiter::give_back(Connection connection) {
   idle_.push_back(std::move(connection));
 }
 
-std::optional<Decision> RedisLimiter::remote_check(std::string_view key, const Policy& policy, Clock::time_point now,
-                                                   Mode mode, std::string& error) {
+std::optional<std::vector<Decision>> RedisLimiter::remote_check(const std::vector<Budget>& budgets,
+                                                                std::string_view mode, Clock::time_point now,
+                                                                std::string& error) {
   RedisSigpipeGuard guard;
   auto connection = take_connection(error);
   if (!connection) return std::nullopt;
 
-  const std::string redis_key = fmt::format("okrl:{}:{}", policy.name, crypto::sha256_hex(key).substr(0, 32));
-  const auto window = redis_micros(policy.window);
-  const auto interval = std::max<std::int64_t>(1, window / static_cast<std::int64_t>(policy.quota));
-  const std::string window_arg = std::to_string(window);
-  const std::string interval_arg = std::to_string(interval);
+  std::vector<std::string> keys;
+  std::vector<std::string> numbers;  // each key's window and interval
+  for (const auto& budget : budgets) {
+    const auto& policy = *budget.policy;
+    keys.push_back(fmt::format("okrl:{}:{}", policy.name, crypto::sha256_hex(budget.key).substr(0, 32)));
+    const auto window = redis_micros(policy.window);
+    numbers.push_back(std::to_string(window));
+    numbers.push_back(std::to_string(std::max<std::int64_t>(1, window / static_cast<std::int64_t>(policy.quota))));
+  }
+  const std::string key_count = std::to_string(keys.size());
   const std::string now_arg = options_.caller_clock ? std::to_string(redis_micros(now.time_since_epoch())) : "";
-  const std::string_view spend = mode == Mode::consume ? "1" : "0";
+  std::vector<std::string_view> args = {"EVALSHA", script_sha1_, key_count};
+  args.insert(args.end(), keys.begin(), keys.end());
+  args.push_back(mode);
+  args.push_back(now_arg);
+  args.insert(args.end(), numbers.begin(), numbers.end());
 
-  auto reply = redis_command(connection.get(),
-                             {"EVALSHA", script_sha1_, "1", redis_key, window_arg, interval_arg, spend, now_arg});
+  auto reply = redis_command(connection.get(), args);
   if (reply && reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str).starts_with("NOSCRIPT")) {
     // Redis restarted or its script cache was flushed: EVAL runs the script and caches it again.
-    reply = redis_command(connection.get(),
-                          {"EVAL", kRedisGcraScript, "1", redis_key, window_arg, interval_arg, spend, now_arg});
+    args[0] = "EVAL";
+    args[1] = kRedisGcraScript;
+    reply = redis_command(connection.get(), args);
   }
   if (!reply) {
     error = redis_failure(connection.get(), options_.timeout);
     return std::nullopt;  // the connection is dropped: a late answer would be read as the next one's
   }
+  const auto fields = 4 * budgets.size();
   if (reply->type == REDIS_REPLY_ERROR) {
     error = reply->str;
-    give_back(std::move(connection));
-    return std::nullopt;
-  }
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
-      std::any_of(reply->element, reply->element + 4,
-                  [](const redisReply* r) { return r->type != REDIS_REPLY_INTEGER || r->integer < 0; })) {
+  } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != fields ||
+             std::any_of(reply->element, reply->element + fields,
+                         [](const redisReply* r) { return r->type != REDIS_REPLY_INTEGER || r->integer < 0; })) {
     error = "unexpected answer to the rate-limit script";
-    give_back(std::move(connection));
-    return std::nullopt;
   }
   give_back(std::move(connection));
+  if (!error.empty()) return std::nullopt;
   const auto at = [&](std::size_t i) { return static_cast<std::uint64_t>(reply->element[i]->integer); };
-  return Decision{.allowed = at(0) == 1, .remaining = at(1), .reset_seconds = at(2), .retry_after_seconds = at(3)};
+  std::vector<Decision> decisions;
+  for (std::size_t i = 0; i < fields; i += 4) {
+    decisions.push_back(
+        {.allowed = at(i) == 1, .remaining = at(i + 1), .reset_seconds = at(i + 2), .retry_after_seconds = at(i + 3)});
+  }
+  return decisions;
 }
 
 Decision RedisLimiter::check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode) {
   if (!policy.enabled()) return local_.check(key, policy, now, mode);  // nothing to share: allowed, no state
   if (up_.load(std::memory_order_acquire) || claim_retry()) {
     std::string error;
-    if (auto decision = remote_check(key, policy, now, mode, error)) {
+    const std::vector<Budget> one = {{&policy, std::string(key)}};
+    if (auto decisions = remote_check(one, mode == Mode::consume ? "consume" : "peek", now, error)) {
       came_back();
-      return *decision;
+      return decisions->front();
     }
     went_down(error);
   }
   local_checks_.fetch_add(1, std::memory_order_relaxed);
   return local_.check(key, policy, now, mode);
+}
+
+std::vector<Decision> RedisLimiter::check_all(const std::vector<Budget>& budgets, Clock::time_point now) {
+  const bool all_enabled =
+      std::all_of(budgets.begin(), budgets.end(), [](const Budget& b) { return b.policy->enabled(); });
+  if (budgets.empty() || !all_enabled) return Limiter::check_all(budgets, now);  // one check at a time
+  if (up_.load(std::memory_order_acquire) || claim_retry()) {
+    std::string error;
+    if (auto decisions = remote_check(budgets, "all", now, error)) {
+      came_back();
+      return std::move(*decisions);
+    }
+    went_down(error);
+  }
+  local_checks_.fetch_add(budgets.size(), std::memory_order_relaxed);
+  return local_.check_all(budgets, now);
 }
 
 bool RedisLimiter::claim_retry() {

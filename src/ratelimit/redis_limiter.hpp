@@ -1,12 +1,13 @@
 #pragma once
 // Rate limits shared by several nodes: the GCRA state of every key lives in Redis, read,
-// checked and written by one Lua script per check, so two nodes spending from one budget
-// cannot both take its last request. The arithmetic and the answers are GcraLimiter's
-// (ratelimit/gcra_limiter.hpp), in microseconds, on Redis's clock: the nodes' steady clocks
-// share no epoch, and their wall clocks may disagree by more than a request's interval.
+// checked and written by one Lua script per check (per request: a request's token and
+// organization budgets go in one), so two nodes spending from one budget cannot both take its
+// last request. The arithmetic and the answers are GcraLimiter's (ratelimit/gcra_limiter.hpp),
+// in microseconds, on Redis's clock: the nodes' steady clocks share no epoch, and their wall
+// clocks may disagree by more than a request's interval.
 //
-// A budget's key is stored as okrl:POLICY:HASH: the policy name (the part of the key before
-// its first ':') in clear, the rest hashed, since keys hold client addresses and token ids.
+// A budget's key is stored as okrl:POLICY:HASH: the policy's name in clear, the key hashed
+// (SHA-256, 128 bits), since keys hold client addresses and token ids.
 // Each key expires when its state stops mattering, so Redis holds only the budgets in use.
 //
 // Redis is a dependency the API must not fall over with. When a command fails or takes longer
@@ -50,6 +51,8 @@ class RedisLimiter final : public Limiter {
   RedisLimiter& operator=(const RedisLimiter&) = delete;
 
   Decision check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode) override;
+  // In one round trip, atomically: no other request spends between the look and the spend.
+  std::vector<Decision> check_all(const std::vector<Budget>& budgets, Clock::time_point now) override;
 
   std::string address() const { return address_; }  // redis://HOST:PORT/DB, without credentials
   bool shared() const { return up_.load(std::memory_order_relaxed); }
@@ -70,8 +73,9 @@ class RedisLimiter final : public Limiter {
   };
   using Connection = std::unique_ptr<redisContext, ContextDeleter>;
 
-  std::optional<Decision> remote_check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode,
-                                       std::string& error);
+  // `mode`: the script's ARGV[1]. Nullopt, with `error` set, when Redis did not answer.
+  std::optional<std::vector<Decision>> remote_check(const std::vector<Budget>& budgets, std::string_view mode,
+                                                    Clock::time_point now, std::string& error);
   Connection connect(std::string& error);
   Connection take_connection(std::string& error);
   void give_back(Connection connection);

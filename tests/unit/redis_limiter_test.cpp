@@ -2,7 +2,8 @@
 // start DIR` starts a throwaway one and prints its URL):
 // - GcraLimiter's arithmetic, through the Lua script, driven with explicit clock readings
 //   (Options::caller_clock) as gcra_limiter_test.cpp drives GcraLimiter, and compared with it
-//   decision by decision over random traffic;
+//   decision by decision over random traffic, for single checks and for a request's budgets
+//   together (check_all, one script);
 // - on Redis's clock: two limiters (two nodes) share one budget whatever their own clocks say,
 //   peeks spend nothing, Retry-After is exact, keys are hashed and expire;
 // - the URL's forms, and the fallback: to local limits when Redis is unreachable or hangs
@@ -38,6 +39,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using ok::ratelimit::Budget;
 using ok::ratelimit::Clock;
 using ok::ratelimit::Decision;
 using ok::ratelimit::GcraLimiter;
@@ -435,6 +437,34 @@ TEST(RedisLimiter, AgreesWithGcraLimiterDecisionByDecision) {
   }
 }
 
+TEST(RedisLimiter, CheckAllAgreesWithGcraLimiterDecisionByDecision) {
+  // A request's budgets in one script: random traffic from three tokens of one organization,
+  // answered exactly as the in-memory limiter's peeks and spends answer it.
+  REQUIRE_REDIS();
+  auto limiter = scripted();
+  GcraLimiter reference;
+  std::mt19937_64 random(14);
+  const Policy token = policy(4, 10);
+  const Policy org = policy(6, 6, "organization");
+  const auto org_key = fresh_key("organization");
+  std::vector<std::vector<Budget>> requests;
+  for (int t = 0; t < 3; ++t) requests.push_back({{&token, fresh_key("token")}, {&org, org_key}});
+  auto now = kT0;
+  int refused = 0;
+  for (int i = 0; i < 600; ++i) {
+    if (random() % 2 == 0) now += std::chrono::milliseconds(static_cast<int>(random() % 1500));
+    const auto& budgets = requests[random() % requests.size()];
+    const auto got = limiter->check_all(budgets, now);
+    const auto expected = reference.check_all(budgets, now);
+    ASSERT_EQ(got.size(), 2u);
+    for (std::size_t j = 0; j < 2; ++j) {
+      expect_same(got[j], expected[j], fmt::format("request {} budget {} at +{} ms", i, j, (now - kT0) / 1ms));
+    }
+    if (!got[0].allowed || !got[1].allowed) ++refused;
+  }
+  EXPECT_GT(refused, 50) << "the traffic should hit both budgets' limits";
+}
+
 // --- on Redis's clock, as nodes use it --------------------------------------------------------
 
 TEST(RedisLimiter, TwoNodesShareOneBudget) {
@@ -459,6 +489,30 @@ TEST(RedisLimiter, TwoNodesShareOneBudget) {
     EXPECT_EQ(refused.reset_seconds, 60u);
   }
   EXPECT_TRUE(a->shared() && b->shared());
+}
+
+TEST(RedisLimiter, CheckAllIsOneBudgetAcrossNodes) {
+  // Two tokens of one organization, on two nodes: the organization's 3 go, whichever node and
+  // token; then a refused request spends nothing of its token's budget.
+  REQUIRE_REDIS();
+  auto a = node(test_redis_url());
+  auto b = node(test_redis_url());
+  const Policy token = policy(5, 60);
+  const Policy org = policy(3, 60, "organization");
+  const auto org_key = fresh_key("organization");
+  const std::vector<Budget> one = {{&token, fresh_key("token")}, {&org, org_key}};
+  const std::vector<Budget> two = {{&token, fresh_key("token")}, {&org, org_key}};
+  EXPECT_EQ(a->check_all(one, Clock::now())[1].remaining, 2u);
+  EXPECT_EQ(b->check_all(two, Clock::now())[1].remaining, 1u);
+  const auto last = b->check_all(one, Clock::now());
+  EXPECT_EQ(last[0].remaining, 3u);
+  EXPECT_EQ(last[1].remaining, 0u);
+  const auto refused = a->check_all(two, Clock::now());
+  EXPECT_TRUE(refused[0].allowed);
+  EXPECT_EQ(refused[0].remaining, 4u);
+  EXPECT_FALSE(refused[1].allowed);
+  EXPECT_EQ(refused[1].retry_after_seconds, 20u);
+  EXPECT_EQ(b->check(two[0].key, token, Clock::now(), Mode::peek).remaining, 4u);
 }
 
 TEST(RedisLimiter, ConcurrentNodesAllowExactlyTheQuota) {
@@ -592,9 +646,12 @@ TEST(RedisLimiter, FallsBackToLocalLimitsWhenRedisIsUnreachable) {
   }
   EXPECT_EQ(limiter->check("k", p, kT0, Mode::consume).retry_after_seconds, 12u);
   for (int i = 0; i < 2000; ++i) limiter->check(fresh_key(), p, kT0, Mode::consume);
+  const auto both = limiter->check_all({{&p, "k"}, {&p, "other"}}, kT0);
+  EXPECT_FALSE(both[0].allowed);
+  EXPECT_EQ(both[1].remaining, 5u);
   // Not one connection attempt per request: at most one a second.
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
-  EXPECT_EQ(limiter->local_checks(), 2006u);
+  EXPECT_EQ(limiter->local_checks(), 2008u);
   EXPECT_EQ(limiter->fallbacks(), 1u) << "one outage, counted once";
   const std::string logged = testing::internal::GetCapturedStderr();
   EXPECT_EQ(logged.find("unavailable"), logged.rfind("unavailable")) << "logged more than once: " << logged;
@@ -602,7 +659,7 @@ TEST(RedisLimiter, FallsBackToLocalLimitsWhenRedisIsUnreachable) {
   const auto metrics = limiter->render_metrics();
   EXPECT_NE(metrics.find("\nopenkonnect_rate_limit_redis_up 0\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\nopenkonnect_rate_limit_redis_fallbacks_total 1\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("\nopenkonnect_rate_limit_local_checks_total 2006\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nopenkonnect_rate_limit_local_checks_total 2008\n"), std::string::npos) << metrics;
 }
 
 TEST(RedisLimiter, HangingRedisCostsAtMostTheTimeout) {
