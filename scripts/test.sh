@@ -19,11 +19,14 @@ SERVICES=$(mktemp -d /tmp/openkonnect-test-services.XXXXXX)
 chmod 755 "$SERVICES"  # PostgreSQL runs as its own user, which must reach its directory
 stop_services() {
   bash scripts/postgres.sh stop "$SERVICES/postgres" >/dev/null 2>&1 || true
+  bash scripts/redis.sh stop "$SERVICES/redis" >/dev/null 2>&1 || true
   rm -rf "$SERVICES"
 }
 trap stop_services EXIT
-export OPENKONNECT_TEST_POSTGRES_URL
+export OPENKONNECT_TEST_POSTGRES_URL OPENKONNECT_TEST_REDIS_URL
 OPENKONNECT_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$SERVICES/postgres")
+# For the RedisLimiter unit tests (tests/e2e/test_redis_limits.py starts Redis of its own).
+OPENKONNECT_TEST_REDIS_URL=$(bash scripts/redis.sh start "$SERVICES/redis")
 
 # run_suites DIR DATABASE: the unit tests, then the end-to-end suite with every server on
 # DATABASE ("sqlite", or "postgres": a database of its own in the test cluster).

@@ -12,6 +12,7 @@
 #include "http/tls.hpp"
 #include "observability/log.hpp"
 #include "ratelimit/gcra_limiter.hpp"
+#include "ratelimit/redis_limiter.hpp"
 #include "store/sql/backend.hpp"
 #include "store/sql/copy.hpp"
 #include "store/store.hpp"
@@ -240,6 +241,13 @@ int main(int argc, char** argv) {
                    "telemetry_endpoint shown on control planes (default http://HOST:8006)")
       ->envname("OPENKONNECT_TELEMETRY_URL");
 
+  std::string redis_url;
+  serve
+      ->add_option("--redis-url", redis_url,
+                   "Share the rate-limit budgets with the other nodes through Redis, "
+                   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (while it is unreachable, each node limits alone)")
+      ->envname("OPENKONNECT_REDIS_URL");
+
   struct BudgetFlag {
     const char* flag;
     const char* env;
@@ -415,10 +423,19 @@ int main(int argc, char** argv) {
       settings.telemetry_url = telemetry_url.empty() ? fmt::format("http://{}:8006", url_host) : telemetry_url;
 
       for (auto& b : budgets) parse_budget(b.value, *b.policy);
+      std::unique_ptr<ok::ratelimit::Limiter> limiter;
+      ok::ratelimit::RedisLimiter* redis_limiter = nullptr;
+      if (redis_url.empty()) {
+        limiter = std::make_unique<ok::ratelimit::GcraLimiter>();
+      } else {
+        auto shared =
+            std::make_unique<ok::ratelimit::RedisLimiter>(ok::ratelimit::RedisLimiter::Options{.url = redis_url});
+        redis_limiter = shared.get();
+        limiter = std::move(shared);
+      }
       auto store = ok::store::open_store(database, true);
       ok::auth::Generations generations;
       ok::auth::Authenticator authenticator(*store, generations);
-      ok::ratelimit::GcraLimiter limiter;
 
       // The data-plane side: the hub hears of every committed configuration change, and the
       // cluster listener serves data planes from it.
@@ -462,9 +479,10 @@ int main(int argc, char** argv) {
         ~StopListening() { store.listen(nullptr); }
       } stop_listening{*store};
 
-      auto app = ok::api::build_app(*store, authenticator, generations, limiter, settings);
+      auto app = ok::api::build_app(*store, authenticator, generations, *limiter, settings);
       app->attach_hub(hub);
       app->metrics().add_section([&hub] { return hub.render_metrics(); });
+      if (redis_limiter) app->metrics().add_section([redis_limiter] { return redis_limiter->render_metrics(); });
       if (cluster_on) {
         ok::observability::log_event(ok::observability::Level::info,
                                      fmt::format("data planes connect to {}:{} (TLS; control_plane_endpoint {})",

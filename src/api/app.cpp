@@ -33,34 +33,17 @@ void add_policy(std::string& policy_header, std::string& state_header, const rat
 }  // namespace
 
 void App::rate_limit(const auth::Principal& principal, Outcome& outcome) {
-  const auto now = ratelimit::Clock::now();
   const auto& limits = settings_.rate_limits;
-  const std::pair<const ratelimit::Policy*, std::string> budgets[] = {
-      {&limits.token, "token:" + principal.token_id}, {&limits.organization, "organization:" + principal.org.str()}};
-  // Look first, spend after: a request refused by one budget spends none of the other.
+  std::vector<ratelimit::Budget> budgets;
+  if (limits.token.enabled()) budgets.push_back({&limits.token, "token:" + principal.token_id});
+  if (limits.organization.enabled()) budgets.push_back({&limits.organization, "organization:" + principal.org.str()});
+  if (budgets.empty()) return;
+  // All or nothing: a request refused by one budget spends none of the other.
+  const auto decisions = services_.limiter.check_all(budgets, ratelimit::Clock::now());
   std::uint64_t retry_after = 0;
-  RateDecisions decisions;
-  for (const auto& [policy, key] : budgets) {
-    if (!policy->enabled()) continue;
-    auto d = services_.limiter.check(key, *policy, now, ratelimit::Mode::peek);
-    if (!d.allowed) {
-      // Spending on a refusing key costs nothing but closes it until the Retry-After given.
-      d = services_.limiter.check(key, *policy, now, ratelimit::Mode::consume);
-      retry_after = std::max(retry_after, d.retry_after_seconds);
-    }
-    decisions.emplace_back(policy, d);
-  }
-  if (retry_after == 0) {
-    decisions.clear();
-    for (const auto& [policy, key] : budgets) {
-      if (!policy->enabled()) continue;
-      decisions.emplace_back(policy, services_.limiter.check(key, *policy, now, ratelimit::Mode::consume));
-    }
-  }
-  for (const auto& [policy, d] : decisions) {
-    // Another request may have spent the last unit between the look and the spend.
-    if (!d.allowed) retry_after = std::max(retry_after, d.retry_after_seconds);
-    outcome.rate.emplace_back(policy, d);
+  for (std::size_t i = 0; i < budgets.size(); ++i) {
+    if (!decisions[i].allowed) retry_after = std::max(retry_after, decisions[i].retry_after_seconds);
+    outcome.rate.emplace_back(budgets[i].policy, decisions[i]);
   }
   if (retry_after > 0) throw errors::ApiError::too_many_requests(retry_after);
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ok::ratelimit {
 
@@ -33,10 +34,24 @@ using Clock = std::chrono::steady_clock;
 // when one of them refuses it.
 enum class Mode { consume, peek };
 
+// One of the budgets a single request spends from (its token's, its organization's).
+struct Budget {
+  const Policy* policy;
+  std::string key;
+};
+
 class Limiter {
  public:
   virtual ~Limiter() = default;
   virtual Decision check(std::string_view key, const Policy& policy, Clock::time_point now, Mode mode) = 0;
+
+  // Spends one request from every budget when all of them allow it; when one refuses, nothing
+  // is spent from the others, and each refusing one is closed until its Retry-After as a
+  // refused consume closes it. One decision per budget, in order: the spends' when all were
+  // allowed, else the refusals and, for the others, what a peek says. Here: peeks, then spends
+  // (another request may take the last unit in between, and then a spend refuses); a limiter
+  // that can do it all in one step (RedisLimiter, in one round trip) does so.
+  virtual std::vector<Decision> check_all(const std::vector<Budget>& budgets, Clock::time_point now);
 };
 
 }  // namespace ok::ratelimit

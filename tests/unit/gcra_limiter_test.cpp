@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
 
 using namespace std::chrono_literals;
+using ok::ratelimit::Budget;
 using ok::ratelimit::Clock;
 using ok::ratelimit::Decision;
 using ok::ratelimit::GcraLimiter;
@@ -310,6 +312,35 @@ TEST(GcraLimiter, PeekAgreesWithConsume) {
     }
   }
   EXPECT_LE(allowed, 4 + 60 * 4 / 10);
+}
+
+TEST(GcraLimiter, CheckAllSpendsEveryBudgetOrNone) {
+  // Two tokens of one organization: each request spends from its token's budget and the
+  // organization's together, or from neither.
+  GcraLimiter limiter;
+  const Policy token = policy(5, 60);
+  const Policy org = policy(3, 60, "organization");
+  const std::vector<Budget> a = {{&token, "token:a"}, {&org, "organization:o"}};
+  const std::vector<Budget> b = {{&token, "token:b"}, {&org, "organization:o"}};
+  for (const auto& [budgets, token_left, org_left] :
+       {std::tuple{&a, 4u, 2u}, std::tuple{&b, 4u, 1u}, std::tuple{&a, 3u, 0u}}) {
+    const auto d = limiter.check_all(*budgets, kT0);
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_TRUE(d[0].allowed && d[1].allowed);
+    EXPECT_EQ(d[0].remaining, token_left);
+    EXPECT_EQ(d[1].remaining, org_left);
+  }
+  // The organization's budget is spent: refused by it, and the token's loses nothing (its
+  // decision is what a peek says), while the organization's closes for its Retry-After.
+  const auto refused = limiter.check_all(b, kT0);
+  EXPECT_TRUE(refused[0].allowed);
+  EXPECT_EQ(refused[0].remaining, 4u);
+  EXPECT_FALSE(refused[1].allowed);
+  EXPECT_EQ(refused[1].retry_after_seconds, 20u);
+  EXPECT_EQ(limiter.check("token:b", token, kT0, Mode::peek).remaining, 4u);
+  EXPECT_FALSE(limiter.check_all(a, kT0 + 20s - 1ns)[1].allowed);
+  const auto reopened = limiter.check_all(b, kT0 + 20s);
+  EXPECT_TRUE(reopened[0].allowed && reopened[1].allowed);
 }
 
 TEST(GcraLimiter, KeysAreIndependent) {
