@@ -2,7 +2,8 @@
 unique names hold across nodes, a revocation on one node is refused by the others, a data
 plane connected to one node gets the changes made through another, a node killed under load
 loses no acknowledged write, and PostgreSQL restarting under load gives 503s, then service
-again without restarting anything. Runs with the PostgreSQL suite (OPENKONNECT_TEST_POSTGRES_URL),
+again without restarting anything; nodes sharing Redis spend one rate-limit budget, and serve on
+when Redis stops. Runs with the PostgreSQL suite (OPENKONNECT_TEST_POSTGRES_URL),
 on a cluster of its own (scripts/postgres.sh), since it restarts it."""
 import asyncio
 import concurrent.futures
@@ -23,6 +24,7 @@ from conftest import (NO_RATE_LIMITS, POSTGRES_URL, ROOT, SCRATCH, Server, asser
                       rfc3339_in, threaded_request)
 from config_support import ControlPlaneClient
 from dataplane import DataPlane, make_client_cert
+from redis_support import FALLBACK, Redis, metric, remaining
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL or not shutil.which("nginx"),
                                 reason="runs with the PostgreSQL suite (OPENKONNECT_TEST_POSTGRES_URL), with nginx")
@@ -297,3 +299,41 @@ def test_postgres_restarted_under_load_gives_503_then_service_without_a_restart(
         time.sleep(0.1)
     for other in cluster.nodes[1:]:
         assert other.request("GET", "/v3/users/me", token=cluster.token).status_code == 200
+
+
+def test_three_nodes_spend_one_rate_limit_budget_through_redis_and_serve_on_when_it_stops(cluster):
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (bash scripts/setup.sh installs it)")
+    redis = Redis().start()
+    flags = ("--redis-url", redis.url, "--rate-limit-token", "6/60", "--rate-limit-org", "0")
+    nodes = [Server(extra_args=flags, database=cluster.database).start() for _ in range(NODES)]
+    nginx = Nginx([n.port for n in nodes])
+    try:
+        token = cluster.nodes[0].create_org("budget-" + uuid.uuid4().hex[:8])["token"]
+        # One budget of 6: one request on each node directly, three through nginx's round robin.
+        for left, target in zip(range(5, -1, -1), nodes + [nginx] * 3):
+            r = target.request("GET", "/v3/users/me", token=token)
+            assert r.status_code == 200, r.text
+            assert remaining(r) == left, (left, r.headers["RateLimit"])
+        for target in nodes + [nginx]:
+            r = target.request("GET", "/v3/users/me", token=token)
+            assert_problem(r, 429)
+            assert int(r.headers["Retry-After"]) >= 1, r.headers
+        for node in nodes:
+            assert metric(node, "openkonnect_rate_limit_redis_up") == 1
+
+        redis.stop()
+        # Every node still serves, limiting alone, and says so once.
+        fresh = cluster.nodes[0].create_org("alone-" + uuid.uuid4().hex[:8])["token"]
+        for target in nodes + [nginx] * NODES:
+            r = target.request("GET", "/v3/users/me", token=fresh)
+            assert r.status_code == 200, r.text
+        for node in nodes:
+            assert node.stderr().count(FALLBACK) == 1, node.stderr()[-2000:]
+            assert metric(node, "openkonnect_rate_limit_redis_up") == 0
+            assert metric(node, "openkonnect_rate_limit_redis_fallbacks_total") == 1
+    finally:
+        nginx.stop()
+        for node in nodes:
+            node.stop()
+        redis.stop()

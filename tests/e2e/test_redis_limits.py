@@ -7,37 +7,12 @@ The module starts its own throwaway Redis through scripts/redis.sh (skipped wher
 redis-server is not installed: bash scripts/setup.sh installs it)."""
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import ROOT, SCRATCH, assert_problem
-
-REDIS_SH = str(ROOT / "scripts" / "redis.sh")
-FALLBACK = "unavailable: rate limits are local to this node"
-BACK = "rate limits shared again"
-
-
-class Redis:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="redis-", dir=SCRATCH)
-        self.url = None
-
-    def run(self, command):
-        out = subprocess.run(["bash", REDIS_SH, command, self.dir], capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, "redis.sh %s failed: %s" % (command, out.stderr)
-        return out.stdout.strip()
-
-    def start(self):
-        url = self.run("start")
-        assert re.fullmatch(r"redis://127\.0\.0\.1:[0-9]+", url), url
-        assert self.url in (None, url), "Redis came back on another port: %s, not %s" % (url, self.url)
-        self.url = url
-
-    def stop(self):
-        self.run("stop")
+from conftest import assert_problem
+from redis_support import BACK, FALLBACK, Redis, metric, remaining
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +37,6 @@ def get_me(srv, token):
     return srv.request("GET", "/v3/users/me", token=token)
 
 
-def remaining(resp):
-    m = re.fullmatch(r'"token";r=([0-9]+);t=[0-9]+', resp.headers.get("RateLimit", ""))
-    assert m, resp.headers
-    return int(m.group(1))
-
-
 def spend(srv, token, expected_remaining):
     r = get_me(srv, token)
     assert r.status_code == 200, r.text
@@ -83,13 +52,6 @@ def assert_refused(srv, token):
     assert 1 <= int(retry_after) <= 12, r.headers  # one request back every 12 s
     assert remaining(r) == 0
     return int(retry_after)
-
-
-def metric(srv, name):
-    text = srv.request("GET", "/metrics").text
-    m = re.search(r"^%s ([0-9]+)$" % re.escape(name), text, re.M)
-    assert m, "%s missing from /metrics" % name
-    return int(m.group(1))
 
 
 def shared_budget(a, b, token):
