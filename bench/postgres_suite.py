@@ -17,9 +17,13 @@ In one run, on this machine, all on loopback:
       (unbatched) and 100 per transaction (batched, with 10 clients and with 2, one per core: the
       better of the two is the target's baseline); each pgbench client writes into its own
       organization and takes `seq` from a sequence, so that the clients do not wait for one
-      another (the per-organization count row, the unique seq). Informational: the batched
-      transactions from one client (what one writer connection can do), and 100 rows as one
-      multi-row INSERT per table (what the round trips cost).
+      another (the per-organization count row, the unique seq). The batched runs are measured
+      again right after the server's creates (the machine's load drifts); each variant's rate is
+      the mean of its two runs. Informational: the batched transactions from one client (what one
+      writer connection can do); the server's own statement sequence for a create (savepoint,
+      row, labels cleared and inserted, release; advisory lock and pg_notify per transaction),
+      32 creates per transaction, from one client; and 100 rows as one multi-row INSERT per table
+      (what the round trips cost).
   (b) primary-key selects of one control plane (the server's query for
       `GET /v2/control-planes/{id}`: `WHERE org_id = ? AND id = ?`, every column) over 10 000 rows.
 - The server: `openkonnect serve` (rate limits off, `--cluster-listen off`, default threads and
@@ -159,8 +163,8 @@ class Usage:
     """CPU over a phase: the servers (and their busiest thread), PostgreSQL (the postmaster with what
     it reaped, plus its live children; the busiest of them), nginx (master and workers), the load
     generator (this process's reaped children: wrk or pgbench), the machine's busy share; and
-    PostgreSQL's commits and WAL fsyncs when `pg` and `db` are given (sampled after a pause, since
-    backends report their statistics at most once a second)."""
+    PostgreSQL's commits, WAL fsyncs and token reads when `pg` and `db` are given (sampled after a
+    pause before and after the phase, since backends report their statistics at most once a second)."""
 
     def __init__(self, servers=(), pg=None, db=None, nginx=None):
         self.servers = [s for s in servers if s is not None]
@@ -177,6 +181,9 @@ class Usage:
 
     def __enter__(self):
         if self.pg and self.db:
+            # What the backends did before (a warm-up) reaches the statistics within a second: wait,
+            # so that it is not counted in this phase.
+            time.sleep(1.2)
             self.stats0 = self.pg.stats(self.db)
         self.t0 = time.perf_counter()
         self.m0 = machine_cpu()
@@ -298,6 +305,27 @@ INSERT INTO control_plane_labels (control_plane_id, org_id, key, value)
 INSERT INTO control_plane_labels (control_plane_id, org_id, key, value)
   VALUES (md5(:client_id || '-' || :n)::uuid::text, {org}, 'team', 'team-03');
 """
+# The server's own statement sequence for one create inside its group commit (sql_store.cpp,
+# writer_loop and insert_control_plane_rows): a savepoint, the row with seq as MAX + 1, the labels
+# cleared then inserted, the savepoint released; per batch the advisory write lock and one
+# pg_notify (store/postgres/backend.cpp).
+SERVER_CREATE = """\\set n random(1, 9000000000000000000)
+SAVEPOINT w;
+INSERT INTO control_planes ({cols}, seq)
+  VALUES (md5(:client_id || '-' || :n)::uuid::text, 'pgbench-server', 'bench-' || :client_id || '-' || :n,
+          'created by the openkonnect benchmark', 'CLUSTER_TYPE_CONTROL_PLANE', 'pinned_client_certs', 0, '[]',
+          '{{"env":"bench","team":"team-03"}}', (extract(epoch from clock_timestamp()) * 1000)::bigint,
+          (extract(epoch from clock_timestamp()) * 1000)::bigint,
+          (SELECT COALESCE(MAX(seq), 0) + 1 FROM control_planes));
+DELETE FROM control_plane_labels WHERE control_plane_id = md5(:client_id || '-' || :n)::uuid::text;
+INSERT INTO control_plane_labels (control_plane_id, org_id, key, value)
+  VALUES (md5(:client_id || '-' || :n)::uuid::text, 'pgbench-server', 'env', 'bench');
+INSERT INTO control_plane_labels (control_plane_id, org_id, key, value)
+  VALUES (md5(:client_id || '-' || :n)::uuid::text, 'pgbench-server', 'team', 'team-03');
+RELEASE w;
+"""
+SERVER_BATCH = 32        # about the creates per commit the server reaches at wrk -c64
+WRITE_LOCK = 0x6F6B5F7772697465  # store/postgres/migrations.hpp, kPgWriteLock
 OWN_ORG = "'pgbench-org-' || :client_id"
 SEQ_NEXTVAL = "nextval('pgbench_cp_seq')"
 
@@ -325,6 +353,9 @@ def pgbench_scripts(workdir):
         "unbatched": "BEGIN;\n" + row + "COMMIT;\n",
         "batched": "BEGIN;\n" + row * BATCH + "COMMIT;\n",
         "multirow": MULTI_ROW.format(cols=CP_COLUMNS, org=OWN_ORG, batch=BATCH),
+        "server": ("BEGIN;\nSELECT pg_advisory_xact_lock(%d);\n" % WRITE_LOCK
+                   + SERVER_CREATE.format(cols=CP_COLUMNS) * SERVER_BATCH
+                   + "SELECT pg_notify('openkonnect_pgbench', 'bench');\nCOMMIT;\n"),
         "select": SELECT_ONE.format(cols=CP_COLUMNS, rows=READ_ROWS),
     }
     paths = {}
@@ -342,7 +373,8 @@ def setup_baseline_db(db_url):
                  "INSERT INTO organizations (id, name, created_at, updated_at) "
                  "SELECT 'pgbench-org-' || i, 'pgbench ' || i, %d, %d FROM generate_series(0, %d) i; "
                  "INSERT INTO organizations (id, name, created_at, updated_at) VALUES "
-                 "('pgbench-read', 'pgbench read', %d, %d)" % (now, now, PGB_CLIENTS - 1, now, now))
+                 "('pgbench-read', 'pgbench read', %d, %d), ('pgbench-server', 'pgbench server', %d, %d)" % (
+                     now, now, PGB_CLIENTS - 1, now, now, now, now))
     # The rows the select baseline reads, made in one statement.
     psql(db_url, "INSERT INTO control_planes ({cols}, seq) SELECT md5('r' || i)::uuid::text, 'pgbench-read', "
                  "'read-' || i, 'created by the openkonnect benchmark', 'CLUSTER_TYPE_CONTROL_PLANE', "
@@ -790,10 +822,14 @@ def main():
                 ("batched", "(a) inserts, %d control planes per transaction" % BATCH, BATCH, PGB_CLIENTS, "batched"),
                 ("batched_c2", "(a) the same, 2 clients (one per core)", BATCH, 2, "batched"),
                 ("batched_c1", "(a, informational) the same, 1 client: one writer", BATCH, 1, "batched"),
+                ("server", "(a, informational) the server's statements, %d creates per transaction, 1 client"
+                 % SERVER_BATCH, SERVER_BATCH, 1, "server"),
                 ("multirow", "(a, informational) %d per transaction, one INSERT per table" % BATCH, BATCH,
                  PGB_CLIENTS, "multirow"),
                 ("select", "(b) primary-key select of one control plane", 1, PGB_CLIENTS, "select")):
             R["pgb"][key] = run_pgbench(label, scripts[script], bdb, pg, rows, clients, workdir, key)
+            if key == "server":  # its MAX + 1 numbers went past the sequence the other scripts use
+                psql(bdb, "SELECT setval('pgbench_cp_seq', (SELECT MAX(seq) FROM control_planes))")
         R["pgb_rows_in_db"] = int(psql(bdb, "SELECT COUNT(*) FROM control_planes"))
 
         # --- one node on SQLite, one on PostgreSQL ---------------------------------------------
@@ -924,6 +960,13 @@ def per_request_us(r, cores_key):
     return None if u.get(cores_key) is None or not n else 1e6 * u[cores_key] / n
 
 
+def our_us(r):
+    """CPU microseconds per request of everything the suite runs (servers, PostgreSQL, nginx, wrk)."""
+    u = r["usage"]
+    ours = sum(u[k] or 0 for k in ("server_cores", "pg_cores", "nginx_cores", "client_cores"))
+    return 1e6 * ours / r["rps"] if r.get("rps") else None
+
+
 def fmt_us(x):
     return "—" if x is None else "%.0f µs" % x
 
@@ -995,6 +1038,18 @@ def findings(R, base_rate, c1, c3, read_x):
                          BATCH, fmt_num(one), fmt_x(ratio(one, r["rps"])), fmt_num(base_rate),
                          ", and one multi-row INSERT per table (fewer round trips) does %s rows/s" % fmt_num(multi)
                          if multi else ""))
+        srv = pgb.get("server", {})
+        if srv.get("rate"):
+            text += ("Replaying the server's own statements (savepoint, row with seq as MAX + 1, labels cleared and "
+                     "inserted, release; the advisory lock and a pg_notify per transaction) from one pgbench "
+                     "connection, %d creates per transaction, gives %s creates/s (%s the server) at %s of PostgreSQL "
+                     "CPU per create (the server: %s): %s. " % (
+                         SERVER_BATCH, fmt_num(srv["rate"]), fmt_x(ratio(srv["rate"], r["rps"])),
+                         fmt_us(per_request_us(srv, "pg_cores")), fmt_us(1e6 * u["pg_cores"] / r["rps"]),
+                         "the statement sequence itself is the limit, not the server's own work"
+                         if srv["rate"] < 1.3 * r["rps"] else
+                         "the statements alone go faster, so part of the time is the server's own between them "
+                         "(its writer thread, the hand-offs to and from it)"))
         if u.get("wal_syncs"):
             text += "PostgreSQL flushed its WAL %s times (%.0f creates per fsync). " % (fmt_num(u["wal_syncs"]),
                                                                                    n / u["wal_syncs"])
@@ -1006,6 +1061,24 @@ def findings(R, base_rate, c1, c3, read_x):
                      "writing, on the reader connections (on SQLite those reads stay in the process). " % (
                          u["commits"] / n, u["token_scans"] / n))
         out.append(text.strip())
+
+    again = R.get("pgb_again", {})
+    for key in ("batched", "batched_c2"):
+        a1, a2 = pgb.get(key, {}), again.get(key, {})
+        if a1.get("rate") and a2.get("rate") and abs(a1["rate"] - a2["rate"]) > 0.25 * max(a1["rate"], a2["rate"]):
+            def wal(r):
+                n = (r.get("transactions") or 0) * r["rows_per_tx"]
+                return r["usage"]["wal_bytes"] / 1024 / n if n and r["usage"].get("wal_bytes") else None
+
+            w1, w2 = wal(a1), wal(a2)
+            why = "the table had grown by the rows written in between"
+            if w1 and w2 and w2 > 1.2 * w1:
+                why = ("more WAL per row in the second (pages first changed after a checkpoint are logged whole), and "
+                       "the table had grown")
+            out.append("**Baseline drift**: %s went from %s to %s rows/s between its two runs (other processes %.2f "
+                       "and %.2f cores; WAL per row %s and %s KiB; %s); the target uses the mean." % (
+                           a1["label"], fmt_num(a1["rate"]), fmt_num(a2["rate"]), a1["usage"]["other_cores"],
+                           a2["usage"]["other_cores"], "%.1f" % w1 if w1 else "?", "%.1f" % w2 if w2 else "?", why))
 
     r3, r1n = runs.get("create_ngx3"), runs.get("create_ngx1")
     if r3 and c3 and r3.get("rps"):
@@ -1047,7 +1120,9 @@ def findings(R, base_rate, c1, c3, read_x):
                 "baseline: %s per row), the server %s per read on PostgreSQL and %s on SQLite, and the machine was "
                 "%.0f–%.0f %% busy (other processes %.2f–%.2f cores): the cores, shared with wrk, are the limit, not "
                 "the database; other processes took %.2f cores on average during the PostgreSQL runs and %.2f "
-                "during the SQLite ones. The server answered %s the libpq select baseline's rate (%s/s)." % (
+                "during the SQLite ones. Per request, the server, PostgreSQL and wrk together used %s of CPU on "
+                "PostgreSQL and %s on SQLite (%s), per run %s and %s. The server answered %s the libpq select "
+                "baseline's rate (%s/s)." % (
                     "met" if met else "missed", fmt_x(read_x),
                     "" if read_x >= 1 else " (%.0f %% slower%s)" % (100 * (1 - read_x), ", within the allowed noise"
                                                                      if met else ""),
@@ -1058,6 +1133,9 @@ def findings(R, base_rate, c1, c3, read_x):
                     min(r["usage"]["other_cores"] for r in rp + rs), max(r["usage"]["other_cores"] for r in rp + rs),
                     statistics.mean(r["usage"]["other_cores"] for r in rp),
                     statistics.mean(r["usage"]["other_cores"] for r in rs),
+                    fmt_us(statistics.mean(our_us(r) for r in rp)), fmt_us(statistics.mean(our_us(r) for r in rs)),
+                    fmt_x(ratio(statistics.mean(our_us(r) for r in rp), statistics.mean(our_us(r) for r in rs))),
+                    " / ".join(fmt_us(our_us(r)) for r in rp), " / ".join(fmt_us(our_us(r)) for r in rs),
                     fmt_x(ratio(mean_rps(rp), pgb.get("select", {}).get("rate"))),
                     fmt_num(pgb.get("select", {}).get("rate"))))
         out.append(text)
@@ -1066,14 +1144,15 @@ def findings(R, base_rate, c1, c3, read_x):
     if a and b and a.get("rps") and b.get("rps"):
         ua, ub = a["usage"], b["usage"]
         out.append(
-            "**Reads, 1 → %d nodes: %s.** Reads are CPU work (the cache answers them) and all %d nodes, nginx and wrk "
-            "share the machine's %d cores, busy %.0f %% and %.0f %% (other processes %.2f and %.2f cores), so a third "
-            "node brings no CPU; server CPU per request went from %s to %s (each node keeps its own caches and "
-            "threads; nginx's %.2f and %.2f cores come on top). On separate machines, the nodes' share would grow "
-            "with them." % (NODES, fmt_x(ratio(b["rps"], a["rps"])), NODES, ncpu, 100 * ua["machine_busy"],
-                            100 * ub["machine_busy"], ua["other_cores"], ub["other_cores"],
-                            fmt_us(per_request_us(a, "server_cores")), fmt_us(per_request_us(b, "server_cores")),
-                            ua["nginx_cores"] or 0, ub["nginx_cores"] or 0))
+            "**Reads, 1 → %d nodes: %s.** Reads are CPU work (the cache answers them), and the %d nodes, nginx and wrk "
+            "share the machine's %d cores (busy %.0f %% and %.0f %%; other processes took %.2f and %.2f cores), so a "
+            "third node brings no CPU of its own: what changes the rate is how much CPU is left. Per request, the "
+            "servers, PostgreSQL, nginx and wrk together used %s with one node and %s with %d (%s); the servers "
+            "alone %s and %s (each node has its own caches and threads). On separate machines each node would bring "
+            "its cores." % (NODES, fmt_x(ratio(b["rps"], a["rps"])), NODES, ncpu, 100 * ua["machine_busy"],
+                            100 * ub["machine_busy"], ua["other_cores"], ub["other_cores"], fmt_us(our_us(a)),
+                            fmt_us(our_us(b)), NODES, fmt_x(ratio(our_us(b), our_us(a))),
+                            fmt_us(per_request_us(a, "server_cores")), fmt_us(per_request_us(b, "server_cores"))))
 
     if vis and vis["revoke"]:
         v = vis_summary(vis["revoke"])
@@ -1083,8 +1162,9 @@ def findings(R, base_rate, c1, c3, read_x):
                 "client, and %d answer%s to polls sent after A's 2xx still accepted the token%s. The path: the revoking "
                 "batch's pg_notify is delivered when it commits, before A answers; each node's listener thread "
                 "(src/store/postgres/change_feed.cpp) bumps the organization's generation (src/api/remote_changes.cpp), "
-                "and the next request reads the token again. The resolution is the %.0f ms poll interval plus one "
-                "request." % (
+                "and the next request reads the token again. Until that thread has run, B and C answer from their "
+                "caches, which is the window the stale answers fell in (the bound is that delay, not a timer). The "
+                "resolution is the %.0f ms poll interval plus one request." % (
                     "met" if ok else "missed", fmt_ms(v["p50"]), fmt_ms(v["p99"]), fmt_ms(v["max"]),
                     TARGET_INVALIDATION_MS,
                     "" if ok else ", missed by %s" % fmt_ms((v["p99"] or 0) - TARGET_INVALIDATION_MS),
@@ -1214,23 +1294,25 @@ def render(R):
         w("")
         w("| baseline | clients | rows/s | transactions/s | latency avg | PostgreSQL cores (busiest process) | "
           "PostgreSQL CPU per row | pgbench cores | other processes' cores | machine busy | commits | WAL fsyncs | "
-          "rows per fsync |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "rows per fsync | WAL per row |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         again = R.get("pgb_again", {})
-        for key in ("unbatched", "batched", "batched_c2", "batched_c1", "multirow", "select", "again:batched",
+        for key in ("unbatched", "batched", "batched_c2", "batched_c1", "server", "multirow", "select", "again:batched",
                     "again:batched_c2"):
             r = again.get(key[6:]) if key.startswith("again:") else pgb.get(key)
             if not r:
                 continue
             u = r["usage"]
             rows = (r["transactions"] or 0) * r["rows_per_tx"]
-            w("| %s%s | %d | %s | %s | %s | %.2f (%.2f) | %s | %.2f | %.2f | %.0f %% | %s | %s | %s |" % (
+            w("| %s%s | %d | %s | %s | %s | %.2f (%.2f) | %s | %.2f | %.2f | %.0f %% | %s | %s | %s | %s |" % (
                 r["label"], " (**%s**)" % r["error"][:120] if r.get("error") else "", r["clients"], fmt_num(r["rate"]),
                 "%.1f" % r["tps"] if r["tps"] is not None else "—", fmt_ms(r["latency_ms"]), u["pg_cores"],
                 u["pg_busiest"], fmt_us(per_request_us(r, "pg_cores")), u["client_cores"], u["other_cores"],
                 100 * u["machine_busy"],
                 fmt_num(u["commits"]), fmt_num(u["wal_syncs"]),
-                "%.0f" % (rows / u["wal_syncs"]) if u["wal_syncs"] and key != "select" else "—"))
+                "%.0f" % (rows / u["wal_syncs"]) if u["wal_syncs"] and key != "select" else "—",
+                "%.1f KiB" % (u["wal_bytes"] / 1024 / rows) if rows and u.get("wal_bytes") is not None
+                and key != "select" else "—"))
         w("")
 
     # --- the server ---
