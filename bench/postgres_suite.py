@@ -1098,8 +1098,8 @@ def findings(R, base_rate, c1, c3, read_x):
             if u1.get("wal_syncs") and u3.get("wal_syncs"):
                 text += ("Creates per WAL fsync fell from %.1f to %.1f: every node's batch first takes the "
                          "database-wide advisory write lock (src/store/postgres/backend.cpp, begin_batch), so the "
-                         "nodes' writers take turns, each with a third of the requests, in smaller batches, and "
-                         "wake one another through the lock; more nodes add no write concurrency. " % (
+                         "nodes' writers take turns, each with a third of the requests, in smaller batches; more "
+                         "nodes add no write concurrency. " % (
                              r1n["rps"] * u1["wall"] / u1["wal_syncs"], r3["rps"] * u3["wall"] / u3["wal_syncs"]))
             n1, n3 = r1n["rps"] * u1["wall"], r3["rps"] * u3["wall"]
             if u1.get("token_scans") is not None and u3.get("token_scans") is not None:
