@@ -14,25 +14,32 @@
 # 5. runs bench/dataplane_suite.py the same way, bounded to 10 minutes (about 5): a 10 000-entity
 #    configuration rendered and pushed to 1 000 emulated Kong data planes (tests/e2e/dataplane.py)
 #    over the cluster listener: render time, connect, memory per idle data plane, propagation of
-#    a change to all of them; report in bench/results/dataplane-latest.md.
+#    a change to all of them; report in bench/results/dataplane-latest.md;
+# 6. runs bench/postgres_suite.py the same way, bounded to 10 minutes (about 3): a throwaway
+#    PostgreSQL cluster (scripts/postgres.sh); durable creates and authenticated reads on
+#    PostgreSQL against libpq baselines (pgbench) and against SQLite, 1 -> 3 nodes behind nginx,
+#    and how fast a revocation on one node is refused by the others; report in
+#    bench/results/postgres-latest.md.
 #
 # BENCH_ONLY=base runs only step 3, BENCH_ONLY=config only step 4, BENCH_ONLY=dataplane only
-# step 5 (all three: unset).
+# step 5, BENCH_ONLY=postgres only step 6 (all four: unset).
 # OPENKONNECT_BENCH_BIN=path/to/openkonnect skips steps 2 and the build dependencies and measures
 # that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT;
 # BENCH_CONFIG_OUTPUT, BENCH_CONFIG_BUDGET for step 4; BENCH_DP_COUNT, BENCH_DP_DEBOUNCE_MS,
-# BENCH_DP_OUTPUT, BENCH_DP_BUDGET for step 5) are described in bench/suite.py,
-# bench/config_suite.py, bench/dataplane_suite.py and docs/BENCHMARKS.md.
+# BENCH_DP_OUTPUT, BENCH_DP_BUDGET for step 5; BENCH_PG_DURATION, BENCH_PG_ROUNDS, BENCH_PG_OUTPUT,
+# BENCH_PG_BUDGET for step 6) are described in bench/suite.py, bench/config_suite.py,
+# bench/dataplane_suite.py, bench/postgres_suite.py and docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_ONLY=${BENCH_ONLY:-}
 case "$BENCH_ONLY" in
-  "" | base | config | dataplane) ;;
-  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config' or 'dataplane'" >&2; exit 2 ;;
+  "" | base | config | dataplane | postgres) ;;
+  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config', 'dataplane' or 'postgres'" >&2; exit 2 ;;
 esac
 t0=$(date +%s.%N)
 
-packages=(wrk nginx python3 python3-requests python3-websockets python3-cryptography sqlite3 procps coreutils)
+packages=(wrk nginx python3 python3-requests python3-websockets python3-cryptography sqlite3 postgresql procps
+  coreutils)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -69,4 +76,5 @@ run_suite() {
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = base ]; then run_suite suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = config ]; then run_suite config_suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = dataplane ]; then run_suite dataplane_suite.py; fi
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = postgres ]; then run_suite postgres_suite.py; fi
 exit "$status"
