@@ -269,6 +269,68 @@ TEST_F(PostgresTest, SavepointRollbackKeepsTheTransactionUsable) {
   }
 }
 
+// The batch's savepoints as the store opens them (PgBackend::next_savepoint): deferred, and sent
+// in one round trip with the write's first statement.
+TEST_F(PostgresTest, DeferredSavepointsIsolateEachWriteOfABatch) {
+  c_->exec("CREATE TABLE t (id BIGINT PRIMARY KEY)");
+  auto insert = [&](int id) { Query(*c_, "INSERT INTO t (id) VALUES (?)")->bind(1, id).run(); };
+  for (int round = 0; round < 3; ++round) {
+    c_->exec("DELETE FROM t");
+    c_->exec("BEGIN");
+    backend_->next_savepoint(*c_, false);
+    insert(1);
+    backend_->next_savepoint(*c_, true);
+    EXPECT_THROW(insert(1), ConflictError);  // the statement's error, not a savepoint's
+    Query(*c_, "ROLLBACK TO w")->run();
+    backend_->next_savepoint(*c_, true);
+    insert(2);
+    insert(3);
+    backend_->next_savepoint(*c_, true);
+    insert(4);
+    Query(*c_, "ROLLBACK TO w")->run();  // undoes 4 only
+    backend_->next_savepoint(*c_, true);  // a write that ran no statement
+    backend_->next_savepoint(*c_, true);
+    EXPECT_EQ(count(*c_, "SELECT COUNT(*) FROM t"), 3);  // an uncached statement sends them too
+    Query(*c_, "COMMIT")->run();
+    EXPECT_EQ(count(*c_, "SELECT COUNT(*) FROM t"), 3);
+    EXPECT_EQ(count(*c_, "SELECT SUM(id) FROM t"), 6);
+    EXPECT_FALSE(c_->broken());
+  }
+}
+
+TEST_F(PostgresTest, ADeferredCommandThatFailsFailsTheNextStatementAndRunsNothingAfterIt) {
+  auto& pg = static_cast<ok::store::postgres::PgConnection&>(*c_);
+  c_->exec("CREATE TABLE t (id BIGINT PRIMARY KEY)");
+  c_->exec("BEGIN");
+  pg.defer("RELEASE no_such_savepoint");
+  try {
+    Query(*c_, "INSERT INTO t (id) VALUES (?)")->bind(1, 1).run();
+    FAIL() << "the deferred command's error was lost";
+  } catch (const ConflictError&) {
+    FAIL() << "reported as a conflict";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("3B001"), std::string::npos) << e.what();  // no such savepoint
+  }
+  pg.defer("SAVEPOINT w");
+  c_->exec("ROLLBACK");  // drops what is deferred: the aborted transaction would refuse it
+  EXPECT_EQ(count(*c_, "SELECT COUNT(*) FROM t"), 0);
+  EXPECT_FALSE(c_->broken());
+  // Outside a pipeline again: exec() sends deferred commands ahead of its own, in one query.
+  pg.defer("BEGIN");
+  c_->exec("INSERT INTO t (id) VALUES (7)");
+  c_->exec("ROLLBACK");
+  EXPECT_EQ(count(*c_, "SELECT COUNT(*) FROM t"), 0);
+}
+
+TEST_F(PostgresTest, AConnectionKilledWithCommandsDeferredIsUnavailableAndBroken) {
+  const auto pid = count(*c_, "SELECT pg_backend_pid()");
+  c_->exec("BEGIN");
+  backend_->next_savepoint(*c_, false);
+  EXPECT_EQ(count(*admin_, fmt::format("SELECT pg_terminate_backend({}, 5000)::int", pid)), 1);
+  EXPECT_THROW(Query(*c_, "SELECT 1")->run(), UnavailableError);
+  EXPECT_TRUE(c_->broken());
+}
+
 TEST_F(PostgresTest, StatementErrorOutsideSavepointsIsAnErrorAndRollsBack) {
   c_->exec("CREATE TABLE t (id BIGINT PRIMARY KEY)");
   try {

@@ -21,6 +21,7 @@ class PgBackend final : public sql::Backend {
   std::unique_ptr<sql::Connection> connect() override;
   const sql::Dialect& dialect() const override { return dialect_; }
   void begin_batch(sql::Connection& writer) override;
+  void next_savepoint(sql::Connection& writer, bool previous_open) override;
   void announce(sql::Connection& writer, const std::vector<Change>& changes) override;
   bool listen(ChangeListener* listener) override;
   int apply_migrations(sql::Connection& c) override;

@@ -189,6 +189,7 @@ void PgStatement::bind_integer(int index, std::int64_t value) {
 void PgStatement::bind_nothing(int index) { param(index).null = true; }
 
 void PgStatement::prepare_for(const std::vector<Oid>& types) {
+  connection_.flush_deferred();  // PQprepare waits for its answer: no pipeline
   PGconn* conn = connection_.handle();
   if (prepared_) {
     PQclear(connection_.check(PQexec(conn, ("DEALLOCATE " + name_).c_str()), "prepare"));
@@ -206,18 +207,11 @@ bool PgStatement::step() {
     values.reserve(params_.size());
     for (const auto& p : params_) values.push_back(p.null ? nullptr : p.value.c_str());
     const int count = static_cast<int>(values.size());
-    PGconn* conn = connection_.handle();
-    PGresult* result = nullptr;
-    if (name_.empty()) {
-      result = PQexecParams(conn, sql_.c_str(), count, bound_types_.data(), values.data(), nullptr, nullptr, 0);
-    } else {
-      // A NULL bound on the first run gave its parameter no type, so the server inferred one
-      // from the SQL; once the parameter is bound a value of another type, the statement is
-      // prepared again with it.
-      if (!prepared_ || prepared_types_ != bound_types_) prepare_for(bound_types_);
-      result = PQexecPrepared(conn, name_.c_str(), count, values.data(), nullptr, nullptr, 0);
-    }
-    result_ = connection_.check(result, "step");
+    // A NULL bound on the first run gave its parameter no type, so the server inferred one
+    // from the SQL; once the parameter is bound a value of another type, the statement is
+    // prepared again with it.
+    if (!name_.empty() && (!prepared_ || prepared_types_ != bound_types_)) prepare_for(bound_types_);
+    result_ = connection_.check(connection_.execute(name_, sql_, count, bound_types_.data(), values.data()), "step");
   }
   if (row_ + 1 >= PQntuples(result_)) return false;
   ++row_;
@@ -307,7 +301,76 @@ PGresult* PgConnection::check(PGresult* result, std::string_view context) {
   return result;
 }
 
-void PgConnection::exec(std::string_view sql) { PQclear(check(PQexec(conn_, std::string(sql).c_str()), "exec")); }
+void PgConnection::exec(std::string_view sql) {
+  std::string text;
+  if (sql.starts_with("ROLLBACK")) {
+    deferred_.clear();  // moot: the transaction is undone (and, aborted, would refuse them)
+  } else {
+    for (auto& command : deferred_) text += command + "; ";
+    deferred_.clear();
+  }
+  text += sql;  // a simple query: several statements, one round trip
+  PQclear(check(PQexec(conn_, text.c_str()), "exec"));
+}
+
+void PgConnection::flush_deferred() {
+  if (!deferred_.empty()) exec("");
+}
+
+PGresult* PgConnection::execute(const std::string& name, const std::string& sql, int count, const Oid* types,
+                                const char* const* values) {
+  if (deferred_.empty()) {
+    return name.empty() ? PQexecParams(conn_, sql.c_str(), count, types, values, nullptr, nullptr, 0)
+                        : PQexecPrepared(conn_, name.c_str(), count, values, nullptr, nullptr, 0);
+  }
+  const auto commands = std::move(deferred_);
+  deferred_.clear();
+  // One round trip: the deferred commands, the statement, a sync. After an error the server
+  // skips the rest up to the sync (their results say PGRES_PIPELINE_ABORTED).
+  bool sent = PQenterPipelineMode(conn_) == 1;
+  for (const auto& command : commands) {
+    sent = sent && PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  }
+  sent = sent && (name.empty() ? PQsendQueryParams(conn_, sql.c_str(), count, types, values, nullptr, nullptr, 0)
+                               : PQsendQueryPrepared(conn_, name.c_str(), count, values, nullptr, nullptr, 0)) == 1;
+  sent = sent && PQpipelineSync(conn_) == 1;
+  // Each query's result is followed by a NULL; the sync's result ends the pipeline. A lost
+  // connection gives an error result and then NULLs only: more NULLs than queries end it too.
+  const std::size_t queries = commands.size() + 1;
+  std::vector<PGresult*> results(queries, nullptr);
+  std::size_t index = 0;
+  while (sent && index <= queries) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      ++index;
+      continue;
+    }
+    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (index < queries) {
+      PQclear(results[index]);
+      results[index] = r;
+    } else {
+      PQclear(r);
+    }
+  }
+  // Left in pipeline mode (results unread: the connection failed), it would refuse every
+  // later call: it is taken for lost.
+  if (PQexitPipelineMode(conn_) != 1) lost_ = true;
+  // The first error is the one to report: a deferred command's, else the statement's.
+  for (std::size_t i = 0; i + 1 < queries; ++i) {
+    const auto status = results[i] ? PQresultStatus(results[i]) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK) continue;
+    PGresult* failed = results[i];
+    results[i] = nullptr;
+    for (auto* other : results) PQclear(other);
+    check(failed, "exec");  // throws
+  }
+  for (std::size_t i = 0; i + 1 < queries; ++i) PQclear(results[i]);
+  return results.back();
+}
 
 sql::Statement& PgConnection::prepare(std::string_view sql) {
   auto key = std::string(sql);
@@ -325,7 +388,7 @@ std::unique_ptr<sql::Statement> PgConnection::prepare_uncached(std::string_view 
 // store's connections, so one that is readable while idle is taken for lost: one poll()
 // without waiting finds it before a request would fail on it.
 bool PgConnection::broken() const {
-  if (PQstatus(conn_) == CONNECTION_BAD) return true;
+  if (lost_ || PQstatus(conn_) == CONNECTION_BAD) return true;
   if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return false;  // in use: its own calls will tell
   pollfd fd{PQsocket(conn_), POLLIN, 0};
   return fd.fd < 0 || ::poll(&fd, 1, 0) != 0;

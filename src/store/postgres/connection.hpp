@@ -88,6 +88,18 @@ class PgConnection final : public sql::Connection {
   bool broken() const override;
 
   PGconn* handle() const { return conn_; }
+
+  // Transaction control whose answer nobody waits for ("SAVEPOINT w"): sent ahead of the next
+  // statement, in the same round trip (libpq's pipeline mode), and its error, if any, thrown
+  // by that statement. A ROLLBACK drops what is still deferred.
+  void defer(std::string command) { deferred_.push_back(std::move(command)); }
+  // Sends the deferred commands, if any, and waits for them.
+  void flush_deferred();
+  // Runs a statement (PQexecParams when `name` is empty, else PQexecPrepared) after the
+  // deferred commands; returns its result, unchecked.
+  PGresult* execute(const std::string& name, const std::string& sql, int count, const Oid* types,
+                    const char* const* values);
+
   // Takes ownership of `result`: returns it when it succeeded, throws the store error for it
   // otherwise. Records the rows a DML command changed.
   PGresult* check(PGresult* result, std::string_view context);
@@ -98,6 +110,8 @@ class PgConnection final : public sql::Connection {
   std::int64_t changes_ = 0;
   std::uint64_t statements_named_ = 0;
   std::unordered_map<std::string, std::unique_ptr<PgStatement>> cache_;
+  std::vector<std::string> deferred_;
+  bool lost_ = false;
 };
 
 }  // namespace ok::store::postgres

@@ -27,6 +27,16 @@ class Backend {
   // are checked and written as if writes ran one at a time.
   virtual void begin_batch(Connection& writer) = 0;
 
+  // Opens the savepoint "w" the next write of a batch runs in, so that one failing write
+  // undoes only itself; when `previous_open`, the previous write's savepoint (kept, or
+  // rolled back to) is released first. The batch's COMMIT releases the last one. By
+  // default two prepared statements; a database across a network does both in one round
+  // trip.
+  virtual void next_savepoint(Connection& writer, bool previous_open) {
+    if (previous_open) Query(writer, "RELEASE w")->run();
+    Query(writer, "SAVEPOINT w")->run();
+  }
+
   // Applies every pending migration (safe when several processes start at once); returns
   // how many were applied.
   virtual int apply_migrations(Connection& c) = 0;
