@@ -20,9 +20,12 @@
 #    PostgreSQL against libpq baselines (pgbench) and against SQLite, 1 -> 3 nodes behind nginx,
 #    and how fast a revocation on one node is refused by the others; report in
 #    bench/results/postgres-latest.md.
+# 7. runs bench/redis_suite.py the same way (about 1 minute): authenticated reads with the
+#    rate-limit budgets in memory against the same with --redis-url (a throwaway Redis,
+#    scripts/redis.sh); report in bench/results/redis-latest.md.
 #
 # BENCH_ONLY=base runs only step 3, BENCH_ONLY=config only step 4, BENCH_ONLY=dataplane only
-# step 5, BENCH_ONLY=postgres only step 6 (all four: unset).
+# step 5, BENCH_ONLY=postgres only step 6, BENCH_ONLY=redis only step 7 (all five: unset).
 # OPENKONNECT_BENCH_BIN=path/to/openkonnect skips steps 2 and the build dependencies and measures
 # that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT;
 # BENCH_CONFIG_OUTPUT, BENCH_CONFIG_BUDGET for step 4; BENCH_DP_COUNT, BENCH_DP_DEBOUNCE_MS,
@@ -33,12 +36,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_ONLY=${BENCH_ONLY:-}
 case "$BENCH_ONLY" in
-  "" | base | config | dataplane | postgres) ;;
-  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config', 'dataplane' or 'postgres'" >&2; exit 2 ;;
+  "" | base | config | dataplane | postgres | redis) ;;
+  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config', 'dataplane', 'postgres' or 'redis'" >&2; exit 2 ;;
 esac
 t0=$(date +%s.%N)
 
-packages=(wrk nginx python3 python3-requests python3-websockets python3-cryptography sqlite3 postgresql procps
+packages=(wrk nginx python3 python3-requests python3-websockets python3-cryptography sqlite3 postgresql redis-server procps
   coreutils)
 missing=()
 for p in "${packages[@]}"; do
@@ -77,4 +80,5 @@ if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = base ]; then run_suite suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = config ]; then run_suite config_suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = dataplane ]; then run_suite dataplane_suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = postgres ]; then run_suite postgres_suite.py; fi
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = redis ]; then run_suite redis_suite.py; fi
 exit "$status"
