@@ -1049,6 +1049,9 @@ def findings(R, base_rate, c1, c3, read_x):
                      "CPU per create (the server: %s): %s. " % (
                          SERVER_BATCH, fmt_num(srv["rate"]), fmt_x(ratio(srv["rate"], r["rps"])),
                          fmt_us(per_request_us(srv, "pg_cores")), fmt_us(1e6 * u["pg_cores"] / r["rps"]),
+                         "slower than the server, which sends the savepoint statements in the round trip of each "
+                         "write's first statement: round trips are the limit"
+                         if srv["rate"] < 0.9 * r["rps"] else
                          "the statement sequence itself is the limit, not the server's own work"
                          if srv["rate"] < 1.3 * r["rps"] else
                          "the statements alone go faster, so part of the time is the server's own between them "
