@@ -123,8 +123,8 @@ int main(int argc, char** argv) {
       ->envname("OPENKONNECT_LISTEN")
       ->capture_default_str();
   add_database(serve);
-  serve->add_option("--threads", server_options.threads,
-                    "I/O threads (0: one per core, four per core with --redis-url)")
+  serve
+      ->add_option("--threads", server_options.threads, "I/O threads (0: one per core, four per core with --redis-url)")
       ->envname("OPENKONNECT_THREADS")
       ->check(CLI::Range(0u, 1024u))
       ->capture_default_str();

@@ -13,8 +13,8 @@
 namespace ok::ratelimit {
 
 struct Policy {
-  std::string name;           // shown in RateLimit-Policy, e.g. "token"
-  std::uint64_t quota = 0;    // requests per window; 0 disables the policy
+  std::string name;         // shown in RateLimit-Policy, e.g. "token"
+  std::uint64_t quota = 0;  // requests per window; 0 disables the policy
   std::chrono::seconds window{60};
 
   bool enabled() const { return quota > 0 && window.count() > 0; }

@@ -287,7 +287,7 @@ TEST_F(PostgresTest, DeferredSavepointsIsolateEachWriteOfABatch) {
     insert(3);
     backend_->next_savepoint(*c_, true);
     insert(4);
-    Query(*c_, "ROLLBACK TO w")->run();  // undoes 4 only
+    Query(*c_, "ROLLBACK TO w")->run();   // undoes 4 only
     backend_->next_savepoint(*c_, true);  // a write that ran no statement
     backend_->next_savepoint(*c_, true);
     EXPECT_EQ(count(*c_, "SELECT COUNT(*) FROM t"), 3);  // an uncached statement sends them too

@@ -489,7 +489,7 @@ Page<ControlPlane> SqlStore::list_control_planes(const OrgId& org, const Control
   // The whole organization: its count is kept by triggers, so a page costs what it returns,
   // not what the organization holds.
   Page<ControlPlane> page = paged_select<ControlPlane>(*c, kControlPlaneColumns, "control_planes", where, order,
-                                                       query.page, read_control_plane, /*count=*/false);
+                                                       query.page, read_control_plane, /*count_rows=*/false);
   page.total = control_plane_count(*c, org);
   return page;
 }
