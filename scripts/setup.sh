@@ -11,7 +11,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
-  python3 python3-pytest python3-requests python3-jsonschema python3-yaml python3-cryptography python3-websockets
+  python3 python3-pytest python3-pytest-xdist python3-requests python3-jsonschema python3-yaml python3-cryptography
+  python3-websockets
   redis-server
   curl procps wrk
 )

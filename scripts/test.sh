@@ -30,16 +30,19 @@ OPENKONNECT_TEST_REDIS_URL=$(bash scripts/redis.sh start "$SERVICES/redis")
 
 # run_suites DIR DATABASE: the unit tests, then the end-to-end suite with every server on
 # DATABASE ("sqlite", or "postgres": a database of its own in the test cluster).
+# The end-to-end modules run on one pytest worker per core (pytest-xdist), each module whole on
+# one worker: most of a test's time is spent waiting for its server, and every test starts
+# servers of its own on free ports, so two at once take about 60 % of the time.
 run_suites() {
   local dir=$1 database=$2
+  local pytest=(/usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider -n "$(nproc)" --dist loadfile)
   echo "== unit tests ($dir)"
   ctest --test-dir "$dir" --output-on-failure --timeout 120 -j "$(nproc)"
   echo "== end-to-end tests ($dir, $database)"
   if [ "$database" = postgres ]; then
-    OPENKONNECT_BIN="$PWD/$dir/openkonnect" /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+    OPENKONNECT_BIN="$PWD/$dir/openkonnect" "${pytest[@]}"
   else
-    OPENKONNECT_TEST_POSTGRES_URL= OPENKONNECT_BIN="$PWD/$dir/openkonnect" \
-      /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+    OPENKONNECT_TEST_POSTGRES_URL= OPENKONNECT_BIN="$PWD/$dir/openkonnect" "${pytest[@]}"
   fi
 }
 
