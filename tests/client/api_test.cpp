@@ -1,6 +1,15 @@
 // The typed calls: which request each one sends (method, encoded path, headers, body), and what
 // it makes of the answer.
+#include <thread>
+
 #include <gtest/gtest.h>
+#include <boost/asio/buffers_iterator.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 #include "fake_transport.hpp"
@@ -163,6 +172,79 @@ TEST(HttpTransport, ARefusedConnectionIsATransportFailureRetriedOnlyForIdempoten
   auto created = client->create_control_plane({{"name", "x"}});
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().attempts, 1);
+}
+
+// A loopback listener the test controls: the kernel completes connections to it (the backlog)
+// whether or not the test accepts them.
+struct Listener {
+  boost::asio::io_context context;
+  boost::asio::ip::tcp::acceptor acceptor{context, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()); }
+};
+
+TEST(HttpTransport, AServerThatNeverAnswersIsATimeoutAfterTheRequestsDeadline) {
+  Listener listener;
+  auto client = Client::connect({.base_url = listener.url(),
+                                 .token = "t",
+                                 .timeout = std::chrono::milliseconds(300),
+                                 .retry = {.max_attempts = 1}});
+  ASSERT_TRUE(client);
+  const auto started = std::chrono::steady_clock::now();
+  auto got = client->me();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().transport, TransportFailure::Timeout) << got.error().to_string();
+  EXPECT_GE(elapsed, std::chrono::milliseconds(290));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(3000));
+}
+
+TEST(HttpTransport, AnAnswerThatIsNotHttpIsAProtocolFailure) {
+  Listener listener;
+  std::thread server([&listener] {
+    boost::asio::ip::tcp::socket socket(listener.context);
+    listener.acceptor.accept(socket);
+    boost::asio::streambuf request;
+    boost::asio::read_until(socket, request, "\r\n\r\n");
+    boost::asio::write(socket, boost::asio::buffer(std::string("SSH-2.0-OpenSSH_9.2\r\n\r\n")));
+  });
+  auto client = Client::connect({.base_url = listener.url(), .token = "t", .retry = {.max_attempts = 1}});
+  ASSERT_TRUE(client);
+  auto got = client->me();
+  server.join();
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().transport, TransportFailure::Protocol) << got.error().to_string();
+}
+
+TEST(HttpTransport, SendsTheRequestLineHostAndBodyAndReadsTheAnswer) {
+  Listener listener;
+  std::string received;
+  std::thread server([&listener, &received] {
+    boost::asio::ip::tcp::socket socket(listener.context);
+    listener.acceptor.accept(socket);
+    boost::asio::streambuf request;
+    const auto header_bytes = boost::asio::read_until(socket, request, "\r\n\r\n");
+    std::string all(boost::asio::buffers_begin(request.data()), boost::asio::buffers_end(request.data()));
+    // The body (Content-Length 15) may still be on its way.
+    while (all.size() < header_bytes + 15) {
+      char byte;
+      boost::asio::read(socket, boost::asio::buffer(&byte, 1));
+      all += byte;
+    }
+    received = all;
+    boost::asio::write(socket, boost::asio::buffer(std::string(
+                                   "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: "
+                                   "11\r\nConnection: close\r\n\r\n{\"id\":\"c1\"}")));
+  });
+  auto client = Client::connect({.base_url = listener.url() + "/prefix/", .token = "kpat_t"});
+  ASSERT_TRUE(client);
+  auto created = client->create_control_plane({{"name", "prod"}});
+  server.join();
+  ASSERT_TRUE(created) << created.error().to_string();
+  EXPECT_EQ(created->at("id").as_string(), "c1");
+  EXPECT_EQ(received.rfind("POST /prefix/v2/control-planes HTTP/1.1\r\n", 0), 0u) << received;
+  EXPECT_NE(received.find("Host: 127.0.0.1:"), std::string::npos) << received;
+  EXPECT_NE(received.find("Authorization: Bearer kpat_t\r\n"), std::string::npos) << received;
+  EXPECT_NE(received.find("\r\n\r\n{\"name\":\"prod\"}"), std::string::npos) << received;
 }
 
 }  // namespace

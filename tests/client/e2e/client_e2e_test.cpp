@@ -4,6 +4,7 @@
 //   OPENKONNECT_CLIENT_URL, OPENKONNECT_CLIENT_TOKEN: a server and an organization admin's token.
 //   OPENKONNECT_CLIENT_LIMITED_URL, OPENKONNECT_CLIENT_LIMITED_TOKEN: a server with a tiny
 //   per-token budget (e.g. --rate-limit-token 3/3), for the 429 test.
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -293,6 +294,85 @@ TEST_F(ClientE2E, IdentityMeAndUsers) {
   bool found = false;
   for (const auto& user : *users) found = found || user.at("id") == me->at("id");
   EXPECT_TRUE(found);
+}
+
+TEST_F(ClientE2E, OneClientServesManyThreads) {
+  auto client = admin();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&client, &failures] {
+      for (int i = 0; i < 25; ++i) {
+        if (!client.me()) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(ClientE2E, AKeepAliveConnectionTheServerClosedIsReplacedEvenForAPost) {
+  // The server runs with --idle-timeout-ms 300: after a second idle, the pooled connection is
+  // closed on the server's side, and the POST must go out on a new one (exactly once).
+  auto client = admin();
+  ASSERT_TRUE(client.me());
+  std::this_thread::sleep_for(1s);
+  const auto name = unique("after-idle");
+  auto created = client.create_control_plane({{"name", name}});
+  ASSERT_TRUE(created) << created.error().to_string();
+  auto listed = client.control_planes({{"filter[name][eq]", name}}).all();
+  ASSERT_TRUE(listed) << listed.error().to_string();
+  EXPECT_EQ(listed->size(), 1u);
+}
+
+// HTTPS: OPENKONNECT_CLIENT_TLS_URL (https://127.0.0.1:PORT), OPENKONNECT_CLIENT_TLS_CA (the
+// server's self-signed certificate, for 127.0.0.1 and localhost), OPENKONNECT_CLIENT_TLS_TOKEN.
+class ClientE2ETls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = env("OPENKONNECT_CLIENT_TLS_URL");
+    ca_ = env("OPENKONNECT_CLIENT_TLS_CA");
+    token_ = env("OPENKONNECT_CLIENT_TLS_TOKEN");
+    if (url_.empty() || ca_.empty() || token_.empty()) GTEST_SKIP() << "OPENKONNECT_CLIENT_TLS_* unset";
+  }
+  std::string url_;
+  std::string ca_;
+  std::string token_;
+};
+
+TEST_F(ClientE2ETls, VerifiesTheServerAndReusesOneConnection) {
+  auto client = Client::connect({.base_url = url_, .token = token_, .ca_file = ca_});
+  ASSERT_TRUE(client) << client.error().to_string();
+  for (int i = 0; i < 10; ++i) {
+    auto me = client->me();
+    ASSERT_TRUE(me) << me.error().to_string();
+  }
+  // The server counts open connections: this client's ten requests used one.
+  auto metrics = client->send(Method::Get, "/metrics");
+  ASSERT_TRUE(metrics) << metrics.error().to_string();
+  EXPECT_NE(metrics->body.find("\nopenkonnect_open_connections 1\n"), std::string::npos)
+      << metrics->body.substr(0, 2000);
+
+  // By host name (SNI and the certificate's DNS name).
+  const std::string by_name = "https://localhost" + url_.substr(url_.rfind(':'));
+  auto named = Client::connect({.base_url = by_name, .token = token_, .ca_file = ca_});
+  ASSERT_TRUE(named);
+  auto me = named->me();
+  EXPECT_TRUE(me) << me.error().to_string();
+}
+
+TEST_F(ClientE2ETls, AnUntrustedCertificateIsATlsFailureUnlessVerificationIsOff) {
+  auto strict = Client::connect({.base_url = url_, .token = token_, .retry = {.max_attempts = 1}});
+  ASSERT_TRUE(strict);
+  auto refused = strict->me();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Transport);
+  EXPECT_EQ(refused.error().transport, TransportFailure::Tls) << refused.error().to_string();
+
+  auto lax = Client::connect({.base_url = url_, .token = token_, .verify_peer = false});
+  ASSERT_TRUE(lax);
+  auto me = lax->me();
+  EXPECT_TRUE(me) << me.error().to_string();
 }
 
 TEST(ClientE2ERateLimited, TooManyRequestsIsWaitedOutAsTheServerSays) {
