@@ -2,6 +2,7 @@
 // only the thread using the connection runs, so a request is plain sequential code (each step
 // started asynchronously, so that the stream's deadline applies, then run to completion), and
 // threads share nothing but the pool's mutex and the TLS context.
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -128,9 +130,10 @@ class HttpTransport final : public Transport {
     if (auto connection = take_idle()) {
       bool stale = false;
       auto exchanged = exchange(*connection, request, deadline, &stale);
-      if (!stale) return finish(std::move(connection), std::move(exchanged));
-      // Nothing of an answer arrived on a connection the server had closed: the request was
-      // not processed, so it goes again on a new connection, whatever its method.
+      // The connection broke before any answer: the server closed it as the request went out.
+      // A GET, PUT or DELETE goes again on a new connection; a POST or PATCH might have been
+      // carried out, so its failure is returned (take_idle's check makes this rare).
+      if (!stale || !is_idempotent(request.method)) return finish(std::move(connection), std::move(exchanged));
     }
     auto connection = std::make_unique<Connection>();
     if (auto opened = open(*connection, deadline); !opened) return std::move(opened).error();
@@ -149,12 +152,29 @@ class HttpTransport final : public Transport {
     return std::move(exchanged.response);
   }
 
+  // The most recently used idle connection that the server has not closed. A server closes
+  // an idle keep-alive connection with a FIN (or a TLS close_notify) that is already waiting
+  // in the socket, so a look without blocking tells most closed connections from open ones
+  // before a request is risked on them.
   std::unique_ptr<Connection> take_idle() {
-    std::lock_guard lock(mutex_);
-    if (idle_.empty()) return nullptr;
-    auto connection = std::move(idle_.back());
-    idle_.pop_back();
-    return connection;
+    for (;;) {
+      std::unique_ptr<Connection> connection;
+      {
+        std::lock_guard lock(mutex_);
+        if (idle_.empty()) return nullptr;
+        connection = std::move(idle_.back());
+        idle_.pop_back();
+      }
+      if (is_open(*connection)) return connection;
+    }
+  }
+
+  // Open: nothing to read yet. End of stream, an error, or bytes nobody asked for (a
+  // close_notify, or garbage) all make the connection unusable.
+  static bool is_open(Connection& connection) {
+    char byte = 0;
+    const auto received = ::recv(connection.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   void give_back(std::unique_ptr<Connection> connection) {
