@@ -46,6 +46,7 @@ struct RetryPolicy {
   /// [d/2, d], d = min(max_delay, base_delay * 2^n). The jitter keeps many clients that failed
   /// together from retrying together.
   std::chrono::milliseconds base_delay{250};
+  /// The longest single backoff wait (a server's Retry-After is not capped by it).
   std::chrono::milliseconds max_delay{8000};
   /// Time asleep between attempts of one request, summed, at most.
   std::chrono::milliseconds max_total_wait{60000};
@@ -59,6 +60,7 @@ struct Options {
   std::string token;
   /// The deadline of each attempt (connect, TLS, write, read).
   std::chrono::milliseconds timeout{30000};
+  /// When and how often failed requests are sent again.
   RetryPolicy retry;
   /// Called on a 401 (the Error is passed) at most once per request; a token returned replaces
   /// the Client's and the request is sent again; nullopt returns the 401. Called from the
@@ -69,8 +71,9 @@ struct Options {
   std::function<void(std::chrono::milliseconds)> sleep;
   /// A uniform random number in [0, 1) for the jitter; a seeded PRNG when empty.
   std::function<double()> random;
-  /// HTTPS: verify the server's certificate and host name; a CA file instead of the system's.
+  /// HTTPS: verify the server's certificate chain and host name (leave on outside tests).
   bool verify_peer = true;
+  /// HTTPS: a PEM file of trusted CA certificates; empty means the system's store.
   std::string ca_file;
 };
 
@@ -92,10 +95,13 @@ class Client {
   static Result<Client> connect(Options options);
   /// A client over `transport` (tests: a fake). options.base_url is ignored.
   Client(Options options, std::shared_ptr<Transport> transport);
+  /// Movable, so connect() can return one; Items made by the moved-from Client become invalid.
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
+  /// Not copyable: a Client owns its connections and its token.
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+  /// Closes the pooled connections.
   ~Client();
 
   /// The token requests are sent with now (after any refresh).

@@ -58,11 +58,11 @@ struct InvalidParameter {
 /// A failed call. `status` is 0 for transport failures. `title`, `detail` and `instance` are
 /// the problem+json body's, empty when the body did not have them (an answer from a proxy).
 struct Error {
-  ErrorKind kind = ErrorKind::Transport;
-  TransportFailure transport = TransportFailure::None;
-  int status = 0;
-  std::string title;
-  std::string detail;    ///< for transport failures, what the network layer said.
+  ErrorKind kind = ErrorKind::Transport;                ///< the class: what the caller decides on.
+  TransportFailure transport = TransportFailure::None;  ///< for kind Transport, the step that failed.
+  int status = 0;                                       ///< the HTTP status; 0 when none arrived.
+  std::string title;                                    ///< fixed per status (`Bad Request`).
+  std::string detail;                                   ///< for transport failures, what the network layer said.
   std::string instance;  ///< the trace id, `kong:trace:<n>`; falls back to the X-Kong-Request-Id header.
   std::vector<InvalidParameter> invalid_parameters;  ///< BadRequest only; may be empty if the body was not JSON.
   std::optional<int> retry_after;  ///< seconds, from the Retry-After header (429, and 503 where sent).

@@ -63,16 +63,20 @@ class Items {
   /// An input iterator over next()'s results, for range-for.
   class Iterator {
    public:
-    using value_type = Result<boost::json::value>;
+    using value_type = Result<boost::json::value>;  ///< an entry, or the Error that ended the walk
     using difference_type = std::ptrdiff_t;
+    /// Positions on the first entry of `items` still to come (fetching a page if needed).
     explicit Iterator(Items* items) : items_(items) { current_ = items_->next(); }
+    /// The current entry or Error. Precondition: not at the end.
     const value_type& operator*() const { return *current_; }
     const value_type* operator->() const { return &*current_; }
+    /// Moves to the next entry; may fetch a page, and so block on the network.
     Iterator& operator++() {
       current_ = items_->next();
       return *this;
     }
     void operator++(int) { ++*this; }
+    /// At the end: after the last entry, or after the Error.
     friend bool operator==(const Iterator& it, Sentinel) { return !it.current_.has_value(); }
 
    private:
@@ -82,6 +86,7 @@ class Items {
 
   /// Fetches the first page (if not yet fetched) and points at the next entry.
   Iterator begin() { return Iterator(this); }
+  /// The end of the walk.
   Sentinel end() const { return {}; }
 
  private:

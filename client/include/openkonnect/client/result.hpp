@@ -28,6 +28,7 @@ class [[nodiscard]] Result {
 
   /// True on success.
   bool ok() const { return state_.index() == 0; }
+  /// ok(), so that `if (result)` reads as "if it worked".
   explicit operator bool() const { return ok(); }
 
   /// The value. Precondition: ok().
@@ -43,6 +44,7 @@ class [[nodiscard]] Result {
     assert(ok());
     return std::get<0>(std::move(state_));
   }
+  /// value(), as for std::optional. Precondition: ok().
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -73,6 +75,7 @@ class [[nodiscard]] Result<void> {
 
   /// True on success.
   bool ok() const { return !failed_; }
+  /// ok().
   explicit operator bool() const { return ok(); }
 
   /// The error. Precondition: !ok().
