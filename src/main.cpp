@@ -1,10 +1,11 @@
-// openkonnect: one binary with subcommands (serve, migrate, copy, version, org create).
+// openkonnect: one binary with subcommands (serve, migrate, copy, config, version, org create).
 
 #include "api/build.hpp"
 #include "api/config/export.hpp"
 #include "api/identity/organizations.hpp"
 #include "api/remote_changes.hpp"
 #include "auth/authenticator.hpp"
+#include "cli/config_command.hpp"
 #include "cluster/hub.hpp"
 #include "cluster/listener.hpp"
 #include "crypto/x509.hpp"
@@ -293,6 +294,8 @@ int main(int argc, char** argv) {
   copy->add_option("--to", copy_to, "Database URL to copy into; it must hold no data")->required();
 
   // version
+  ok::cli::ConfigCommand config(cli);
+
   auto* version = cli.add_subcommand("version", "Print the version and exit");
 
   // routes
@@ -329,6 +332,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (config.selected()) return config.run();
     if (*version) {
       std::cout << "openkonnect " << OPENKONNECT_VERSION << "\n";
       return 0;

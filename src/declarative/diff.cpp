@@ -116,21 +116,24 @@ std::string describe(const errors::InvalidParameter& p) {
   return fmt::format("{}: {} (rule: {})", p.field, p.reason, errors::rule_name(p.rule));
 }
 
-// The members a comparison looks at: the record's fields, less the timestamps the server sets.
-bool compared(const schema::RecordDef& record, std::string_view key) {
-  return key != "created_at" && key != "updated_at" && record.find(key) != nullptr;
+// The members a comparison looks at: the record's fields, less the timestamps the server sets
+// and input-only members (a certificate's `snis`, which a file gives as SNI entities).
+bool compared(const ConfigEntity& e, const schema::RecordDef& record, std::string_view key) {
+  if (key == "created_at" || key == "updated_at" || !record.find(key)) return false;
+  return std::find(e.transient.begin(), e.transient.end(), key) == e.transient.end();
 }
 
 // A value the server generates when none is given (a key-auth credential's key) is no change
 // when the file gives none.
-std::vector<std::string> changed_fields(const schema::RecordDef& record, const boost::json::object& given,
-                                        const boost::json::object& desired, const boost::json::object& current) {
+std::vector<std::string> changed_fields(const ConfigEntity& e, const schema::RecordDef& record,
+                                        const boost::json::object& given, const boost::json::object& desired,
+                                        const boost::json::object& current) {
   std::set<std::string> keys;
   for (const auto& [k, _] : desired) {
-    if (compared(record, k)) keys.emplace(k);
+    if (compared(e, record, k)) keys.emplace(k);
   }
   for (const auto& [k, _] : current) {
-    if (compared(record, k)) keys.emplace(k);
+    if (compared(e, record, k)) keys.emplace(k);
   }
   std::vector<std::string> out;
   for (const auto& k : keys) {
@@ -235,7 +238,7 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
       if (match) {
         const auto& record = e->def.effective_record(processed.subschema);
         const auto desired = schema::render_record(processed.entity, record, record.keep_nulls);
-        op.fields = changed_fields(record, given, desired, held[*match]);
+        op.fields = changed_fields(*e, record, given, desired, held[*match]);
         if (op.fields.empty()) {
           ++plan.unchanged;
           continue;

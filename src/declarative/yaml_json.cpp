@@ -222,6 +222,7 @@ boost::json::value yaml_to_json(std::string_view text, const YamlLimits& limits)
 std::string json_to_yaml(const boost::json::value& value) {
   YAML::Emitter out;
   out.SetIndent(2);
+  out.SetNullFormat(YAML::LowerNull);  // `null`, as decK writes it, rather than `~`
   emit(out, value);
   std::string text = out.c_str();
   text += '\n';
