@@ -23,6 +23,10 @@ In one run, on this machine:
   every id expected, none repeated. Also, informational, the dump split into 10 segments of
   10 000 rows (each segment starts from the cursor of the row before it, base64url of its id),
   so all 10 readers are busy; again (b) the same way.
+- `openkonnect config` (issue 15): the loaded control plane dumped to a decK file (YAML, and
+  JSON), that file synced into an empty control plane (all 100 000 created, PUT by id at
+  --parallelism 10), then synced again (nothing to change), from YAML and from JSON; against the
+  wrk load of the same entities and the dump's own time.
 - Page depth: a second control plane with 1 000 services; 75 000 more services PUT into the
   first control plane so that it holds 100 000; then wrk -t2 -c10 -d5s on
   `GET …/services?size=100&offset=<cursor of the middle row>` of each list (1 000 rows, 100 000
@@ -77,6 +81,8 @@ TAG = "openkonnect-bench"
 
 # Targets (the issue's).
 TARGET_LOAD_S = 20.0       # 100 000 entities
+TARGET_SYNC_S = 30.0       # `config sync` of 100 000 entities into an empty control plane
+TARGET_NOCHANGE_S = 5.0    # and a second sync of the same file
 TARGET_DUMP_S = 3.0
 TARGET_DEPTH_RATIO = 1.5   # page over 100 000 rows within 1.5x of the page over 1 000
 TARGET_RSS_MIB = 256.0
@@ -573,6 +579,43 @@ def wrk_put(server, kind, count, cp, token, start, bound_s, workdir, label):
     return r
 
 
+def config_cli(server, token, *args, timeout=300):
+    """`openkonnect config …` against the server; returns (seconds, stdout)."""
+    env = dict(os.environ, OPENKONNECT_TOKEN=token)
+    t0 = time.perf_counter()
+    out = subprocess.run([BIN, "config", *args, "--url", "http://127.0.0.1:%d" % server.port], capture_output=True,
+                         text=True, env=env, timeout=timeout)
+    seconds = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise RuntimeError("openkonnect config %s failed: %s" % (args[0], out.stderr.strip()[-500:]))
+    return seconds, out.stdout
+
+
+def run_config_sync(server, api, token, workdir):
+    """The issue-15 figures: dump of the loaded control plane, a sync of that file into an empty control
+    plane (every entity created), and a second sync (nothing to change), YAML and JSON."""
+    r = {}
+    yaml_file, json_file = os.path.join(workdir, "dump.yaml"), os.path.join(workdir, "dump.json")
+    r["dump_yaml_s"], _ = config_cli(server, token, "dump", "--control-plane", "config-bench-100k", "-f", yaml_file)
+    r["dump_json_s"], _ = config_cli(server, token, "dump", "--control-plane", "config-bench-100k", "-f", json_file)
+    api.call("POST", "/v2/control-planes", {"name": "config-bench-sync"})
+    r["sync_s"], out = config_cli(server, token, "sync", "--control-plane", "config-bench-sync", "-f", yaml_file)
+    m = re.search(r"Synced: (\d+) created, (\d+) updated, (\d+) deleted, (\d+) unchanged", out)
+    r["created"] = int(m.group(1)) if m else None
+    r["nochange_yaml_s"], out = config_cli(server, token, "sync", "--control-plane", "config-bench-sync", "-f",
+                                           yaml_file)
+    m = re.search(r"Synced: (\d+) created, (\d+) updated, (\d+) deleted, (\d+) unchanged", out)
+    r["nochange_changed"] = sum(int(m.group(i)) for i in (1, 2, 3)) if m else None
+    r["unchanged"] = int(m.group(4)) if m else None
+    r["nochange_json_s"], _ = config_cli(server, token, "sync", "--control-plane", "config-bench-sync", "-f",
+                                         json_file)
+    r["file_mib"] = os.path.getsize(yaml_file) / 2**20
+    log("config: dump %.1fs (YAML) / %.1fs (JSON); sync into an empty control plane %.1fs (%s created); again "
+        "%.1fs (YAML) / %.1fs (JSON), %s unchanged" % (r["dump_yaml_s"], r["dump_json_s"], r["sync_s"], r["created"],
+                                                       r["nochange_yaml_s"], r["nochange_json_s"], r["unchanged"]))
+    return r
+
+
 def wrk_get(server, path, token_file, label, workdir, seconds=DEPTH_SECONDS, warmup=DEPTH_WARMUP):
     env = dict(os.environ, BENCH_PATH=path, BENCH_TOKENS_FILE=token_file)
     url = "http://127.0.0.1:%d/" % server.port
@@ -707,6 +750,14 @@ def main():
                     ("; errors: " + "; ".join(s["errors"][:3])) if s["errors"] else "", b["seconds"], b["rows"],
                     "ok" if b["ok"] else "NOT ok"))
         R["rss_after_dump"] = server.rss_mib()
+
+        # --- openkonnect config: the loaded control plane dumped to a decK file, synced into an
+        # empty one, then synced again (no change), as YAML and as JSON ---
+        R["sync"] = None
+        if budget(120) >= 60:
+            R["sync"] = run_config_sync(server, api, token, workdir)
+        else:
+            R["skipped"].append("config dump/sync (suite time budget)")
 
         # --- page depth ---
         R["depth"] = None
@@ -915,6 +966,23 @@ def render(R):
             notes.append("**Page depth missed**: a page over %s rows took %s the time of one over %s (target ≤ %g×)%s." % (
                 n_(dep["big_n"]), fmt_x(slow), n_(DEPTH_SMALL), TARGET_DEPTH_RATIO,
                 "; wrk errors: " + "; ".join(x["error"] for x in errs) if errs else ""))
+
+    sync = R.get("sync")
+    if sync:
+        scaled_sync = TARGET_SYNC_S * TOTAL / 100000
+        ok = sync["sync_s"] <= scaled_sync and sync["created"] == TOTAL
+        w("| `config sync` of a %s-entity file into an empty control plane ≤ %g s | %.1f s (%s created; the file: "
+          "`config dump` of the loaded control plane, %.1f MiB of YAML) | the same entities PUT by wrk at "
+          "concurrency 10 (the load above): %.1f s | %s the wrk time | %s |" % (
+              n_(TOTAL), scaled_sync, sync["sync_s"], n_(sync["created"]), sync["file_mib"], load_wall,
+              fmt_x(sync["sync_s"] / load_wall) if load_wall else "—", verdict(ok)))
+        scaled_nochange = TARGET_NOCHANGE_S * TOTAL / 100000
+        ok = sync["nochange_yaml_s"] <= scaled_nochange and sync["nochange_changed"] == 0
+        w("| a second `config sync` of it (no change) ≤ %g s | %.1f s from YAML, %.1f s from JSON (%s unchanged, %s "
+          "changed) | `config dump` of the same entities: %.1f s (YAML), %.1f s (JSON) | %s the YAML dump | %s |" % (
+              scaled_nochange, sync["nochange_yaml_s"], sync["nochange_json_s"], n_(sync["unchanged"]),
+              sync["nochange_changed"], sync["dump_yaml_s"], sync["dump_json_s"],
+              fmt_x(sync["nochange_yaml_s"] / sync["dump_yaml_s"]), verdict(ok)))
 
     if "hwm_end" in R:
         ok = R["hwm_end"] <= TARGET_RSS_MIB

@@ -129,6 +129,20 @@ std::vector<const ConfigEntity*> file_entities() {
   return out;
 }
 
+// Runs `work(i)` for i in [0, n) on up to `threads` threads.
+template <class Work>
+void in_parallel(std::size_t n, int threads, Work&& work) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> pool;
+  const auto count = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(1, threads)));
+  for (std::size_t t = 0; t < count; ++t) {
+    pool.emplace_back([&] {
+      for (std::size_t i; (i = next++) < n;) work(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
 // What the control plane holds, as the API renders it; with `tags`, only what has them all.
 DeckFile fetch_current(kc::Client& client, const std::string& cp, const std::vector<std::string>& tags) {
   DeckFile current;
@@ -138,10 +152,15 @@ DeckFile fetch_current(kc::Client& client, const std::string& cp, const std::vec
     for (const auto& t : tags) joined += (joined.empty() ? "" : ",") + t;
     query.emplace_back("tags", joined);
   }
-  for (const auto* e : file_entities()) {
-    auto items = client.entities(cp, {e->path}, query, 1000).all();
-    if (!items) throw Failure(fmt::format("cannot list {}: {}", e->path, explain(items.error())));
-    auto& list = current.entities[e->def.name];
+  // One list per entity type, all at once (as decK does): each pages on its own.
+  const auto types = file_entities();
+  std::vector<std::optional<kc::Result<boost::json::array>>> lists(types.size());
+  in_parallel(types.size(), static_cast<int>(types.size()),
+              [&](std::size_t i) { lists[i] = client.entities(cp, {types[i]->path}, query, 1000).all(); });
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    auto& items = *lists[i];
+    if (!items) throw Failure(fmt::format("cannot list {}: {}", types[i]->path, explain(items.error())));
+    auto& list = current.entities[types[i]->def.name];
     for (auto& item : *items) list.push_back(std::move(item.as_object()));
   }
   return current;
@@ -163,20 +182,6 @@ kc::Collection collection_of(const Operation& op) {
     }
   }
   return {e.path};
-}
-
-// Runs `work(i)` for i in [0, n) on up to `threads` threads.
-template <class Work>
-void in_parallel(std::size_t n, int threads, Work&& work) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  const auto count = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(1, threads)));
-  for (std::size_t t = 0; t < count; ++t) {
-    pool.emplace_back([&] {
-      for (std::size_t i; (i = next++) < n;) work(i);
-    });
-  }
-  for (auto& t : pool) t.join();
 }
 
 // A progress bar on a terminal; nothing when standard error is not one.

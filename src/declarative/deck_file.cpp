@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 
 namespace ok::declarative {
 namespace {
@@ -177,12 +178,28 @@ struct Placement {
 
 class Writer {
  public:
+  // Parents are found through maps and children listed per parent once: a dump of 20 000
+  // services with 20 000 routes took 30 s when each child searched its parent's list.
   explicit Writer(const DeckFile& file) : file_(file) {
-    for (const auto& [name, list] : file.entities) placements_[name].assign(list.size(), Placement{});
+    for (const auto& [name, list] : file.entities) {
+      placements_[name].assign(list.size(), Placement{});
+      const auto* e = file_entity(name);
+      auto& lookup = lookups_[name];
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (auto id = id_of(list[i]); !id.empty()) lookup.by_id.emplace(id, i);
+        if (e) {
+          if (auto key = key_value(*e, list[i]); !key.empty()) lookup.by_key.emplace(key, i);
+        }
+      }
+    }
     for (const auto& [name, list] : file.entities) {
       const auto* e = file_entity(name);
       if (!e) continue;
-      for (std::size_t i = 0; i < list.size(); ++i) placements_[name][i] = place(*e, list[i]);
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const auto placement = place(*e, list[i]);
+        placements_[name][i] = placement;
+        if (placement.nesting) children_[{placement.nesting, placement.parent}].push_back(i);
+      }
     }
   }
 
@@ -225,30 +242,31 @@ class Writer {
 
   std::optional<std::size_t> find_parent(const Nesting& n, const boost::json::value& ref) const {
     if (!ref.is_object()) return std::nullopt;
-    auto it = file_.entities.find(n.parent->def.name);
-    if (it == file_.entities.end()) return std::nullopt;
-    const auto& parents = it->second;
+    auto it = lookups_.find(n.parent->def.name);
+    if (it == lookups_.end()) return std::nullopt;
     const auto& r = ref.get_object();
-    for (std::size_t i = 0; i < parents.size(); ++i) {
-      if (const auto* id = r.if_contains("id"); id && id->is_string()) {
-        if (id_of(parents[i]) == id->get_string()) return i;
-        continue;
-      }
-      const auto& key = n.parent->def.endpoint_key;
-      if (const auto* k = key.empty() ? nullptr : r.if_contains(key); k && k->is_string()) {
-        if (key_value(*n.parent, parents[i]) == k->get_string()) return i;
-      }
+    if (const auto* id = r.if_contains("id"); id && id->is_string()) {
+      auto found = it->second.by_id.find(std::string(id->get_string()));
+      return found == it->second.by_id.end() ? std::nullopt : std::optional<std::size_t>(found->second);
+    }
+    const auto& key = n.parent->def.endpoint_key;
+    if (const auto* k = key.empty() ? nullptr : r.if_contains(key); k && k->is_string()) {
+      auto found = it->second.by_key.find(std::string(k->get_string()));
+      if (found != it->second.by_key.end()) return found->second;
     }
     return std::nullopt;
   }
 
   // Indexes of `e`'s entities that `keep` selects, by endpoint key, then id, then file order.
   std::vector<std::size_t> sorted(const ConfigEntity& e, const std::function<bool(std::size_t)>& keep) const {
-    const auto& list = file_.entities.at(e.def.name);
     std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < list.size(); ++i) {
+    for (std::size_t i = 0; i < file_.entities.at(e.def.name).size(); ++i) {
       if (keep(i)) out.push_back(i);
     }
+    return sorted(e, std::move(out));
+  }
+  std::vector<std::size_t> sorted(const ConfigEntity& e, std::vector<std::size_t> out) const {
+    const auto& list = file_.entities.at(e.def.name);
     std::stable_sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) {
       const auto ka = key_value(e, list[a]), kb = key_value(e, list[b]);
       if (ka != kb) return ka < kb;
@@ -264,19 +282,23 @@ class Writer {
       if (n.parent != &e) continue;
       auto it = file_.entities.find(n.child->def.name);
       if (it == file_.entities.end()) continue;
-      const auto& places = placements_.at(n.child->def.name);
+      auto listed = children_.find({&n, i});
+      if (listed == children_.end()) continue;
       boost::json::array children;
-      for (std::size_t j :
-           sorted(*n.child, [&](std::size_t k) { return places[k].nesting == &n && places[k].parent == i; })) {
-        children.push_back(render(*n.child, j, &n));
-      }
+      for (std::size_t j : sorted(*n.child, listed->second)) children.push_back(render(*n.child, j, &n));
+
       if (!children.empty()) out[n.child->def.name] = std::move(children);
     }
     return out;
   }
 
+  struct Lookup {
+    std::unordered_map<std::string, std::size_t> by_id, by_key;
+  };
   const DeckFile& file_;
   std::map<std::string, std::vector<Placement>> placements_;
+  std::map<std::string, Lookup> lookups_;
+  std::map<std::pair<const Nesting*, std::size_t>, std::vector<std::size_t>> children_;
 };
 
 }  // namespace

@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace ok::declarative {
@@ -189,6 +191,21 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
     return std::nullopt;
   };
 
+  // First, in order (children name parents the file gives earlier): references, ids, matches.
+  struct Pending {
+    const ConfigEntity* entity;
+    const boost::json::object* given;
+    boost::json::object body;
+    std::optional<std::size_t> match;
+    std::string id;
+    std::vector<std::string> reasons;
+  };
+  struct Outcome {
+    std::optional<Operation> op;
+    std::vector<std::string> reasons;
+    bool unchanged = false;
+  };
+  std::vector<Pending> pending;
   for (const auto* e : registry.entities()) {
     const auto& wanted = entities_of(file, *e);
     const auto& held = entities_of(current, *e);
@@ -223,30 +240,57 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
       if (matches_by_key(*e)) {
         if (auto key = string_member(body, e->def.endpoint_key); !key.empty()) file_ids_by_key[e->def.name][key] = id;
       }
-      // Filled with defaults as the server will, so that what the file leaves out is no change.
-      const auto processed = schema::process_entity(body, e->def);
-      for (const auto& p : processed.problems) reasons.push_back(describe(p));
-      if (!reasons.empty()) {
-        problems.push_back({label_of(*e, body), std::move(reasons)});
-        continue;
-      }
-      Operation op{.entity = e, .id = id, .body = body, .label = label_of(*e, body)};
       if (match && !current_matched[e->def.name].insert(*match).second) {
-        problems.push_back({label_of(*e, body), {"the file holds this entity twice"}});
-        continue;
+        reasons.emplace_back("the file holds this entity twice");
       }
-      if (match) {
-        const auto& record = e->def.effective_record(processed.subschema);
-        const auto desired = schema::render_record(processed.entity, record, record.keep_nulls);
-        op.fields = changed_fields(*e, record, given, desired, held[*match]);
-        if (op.fields.empty()) {
-          ++plan.unchanged;
-          continue;
-        }
-        op.kind = Operation::Kind::update;
-        op.current = held[*match];
-      }
-      plan.upserts.push_back(std::move(op));
+      pending.push_back({e, &given, std::move(body), match, std::move(id), std::move(reasons)});
+    }
+  }
+
+  // Filled with defaults as the server will, so that what the file leaves out is no change:
+  // the schema work of each entity is its own, so it runs on every core (most of a no-change
+  // sync's planning time).
+  std::vector<Outcome> outcomes(pending.size());
+  const auto work = [&](std::size_t i) {
+    auto& p = pending[i];
+    auto& out = outcomes[i];
+    out.reasons = std::move(p.reasons);
+    const auto processed = schema::process_entity(p.body, p.entity->def);
+    for (const auto& problem : processed.problems) out.reasons.push_back(describe(problem));
+    if (!out.reasons.empty()) return;
+    out.op = Operation{.entity = p.entity, .id = p.id, .body = p.body, .label = label_of(*p.entity, p.body)};
+    if (!p.match) return;
+    const auto& held = entities_of(current, *p.entity)[*p.match];
+    const auto& record = p.entity->def.effective_record(processed.subschema);
+    const auto desired = schema::render_record(processed.entity, record, record.keep_nulls);
+    out.op->fields = changed_fields(*p.entity, record, *p.given, desired, held);
+    if (out.op->fields.empty()) {
+      out.op.reset();
+      out.unchanged = true;
+      return;
+    }
+    out.op->kind = Operation::Kind::update;
+    out.op->current = held;
+  };
+  {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> threads;
+    const auto count = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+    for (unsigned t = 0; t < count; ++t) {
+      threads.emplace_back([&] {
+        for (std::size_t i; (i = next++) < pending.size();) work(i);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    auto& out = outcomes[i];
+    if (!out.reasons.empty()) {
+      problems.push_back({label_of(*pending[i].entity, pending[i].body), std::move(out.reasons)});
+    } else if (out.unchanged) {
+      ++plan.unchanged;
+    } else if (out.op) {
+      plan.upserts.push_back(std::move(*out.op));
     }
   }
   if (!problems.empty()) throw PlanError(std::move(problems));

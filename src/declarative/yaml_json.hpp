@@ -1,9 +1,10 @@
 #pragma once
 // YAML documents as JSON values and back, for decK's declarative files (`config dump|diff|
-// sync`), which may be either. yaml-cpp parses and emits; what it leaves to us is typing: it
-// hands every scalar over as text. Plain scalars are typed by YAML 1.2's core schema (null,
-// booleans, integers, floats, else a string), quoted ones are strings, and strings that would
-// read back as another type are quoted when emitted, so that a value survives a round trip.
+// sync`), which may be either. libyaml parses (JSON through Boost.JSON, faster), yaml-cpp emits;
+// what they leave to us is typing: every scalar arrives as text. Plain scalars are typed by YAML
+// 1.2's core schema (null, booleans, integers, floats, else a string), quoted ones are strings,
+// and strings that would read back as another type are quoted when emitted, so that a value
+// survives a round trip.
 
 #include <boost/json.hpp>
 

@@ -83,7 +83,7 @@ TEST(YamlJson, ErrorsSayWhere) {
             "line 1, column 4: the integer 9223372036854775808 does not fit in 64 bits");
   EXPECT_EQ(error_of("v: .inf"), "line 1, column 4: .inf is not a number JSON can hold");
   EXPECT_EQ(error_of("v: 1e999"), "line 1, column 4: the number 1e999 is out of range");
-  EXPECT_EQ(error_of("a: 1\n---\nb: 2\n"), "line 3, column 1: one document per file: this one holds 2");
+  EXPECT_EQ(error_of("a: 1\n---\nb: 2\n"), "line 2, column 1: one document per file: a second one starts here");
 }
 
 TEST(YamlJson, AliasesThatExpandBeyondTheLimitAreRefused) {
