@@ -22,6 +22,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 namespace ok::cli {
 namespace {
@@ -143,6 +144,33 @@ void in_parallel(std::size_t n, int threads, Work&& work) {
   for (auto& t : pool) t.join();
 }
 
+// Consumer-group memberships have no list of their own: each group's consumers are listed (as
+// decK does). Only consumers among `current`'s (those with the select tags) count.
+void fetch_memberships(kc::Client& client, const std::string& cp, DeckFile& current) {
+  const auto& groups = current.entities["consumer_groups"];
+  std::unordered_set<std::string> consumers;
+  for (const auto& c : current.entities["consumers"]) consumers.insert(std::string(c.at("id").as_string()));
+  std::vector<std::optional<kc::Result<boost::json::array>>> lists(groups.size());
+  in_parallel(groups.size(), 10, [&](std::size_t i) {
+    const std::string id(groups[i].at("id").as_string());
+    lists[i] = client.entities(cp, {"consumer_groups", id, "consumers"}, {}, 1000).all();
+  });
+  auto& memberships = current.entities[Registry::get().membership().def.name];
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    auto& members = *lists[i];
+    if (!members) {
+      throw Failure(fmt::format("cannot list the consumers of consumer group {}: {}",
+                                std::string(groups[i].at("id").as_string()), explain(members.error())));
+    }
+    for (const auto& m : *members) {
+      const auto& consumer = m.as_object().at("id");
+      if (!consumers.contains(std::string(consumer.as_string()))) continue;
+      memberships.push_back(
+          boost::json::object{{"consumer_group", {{"id", groups[i].at("id")}}}, {"consumer", {{"id", consumer}}}});
+    }
+  }
+}
+
 // What the control plane holds, as the API renders it; with `tags`, only what has them all.
 DeckFile fetch_current(kc::Client& client, const std::string& cp, const std::vector<std::string>& tags) {
   DeckFile current;
@@ -163,6 +191,7 @@ DeckFile fetch_current(kc::Client& client, const std::string& cp, const std::vec
     auto& list = current.entities[types[i]->def.name];
     for (auto& item : *items) list.push_back(std::move(item.as_object()));
   }
+  fetch_memberships(client, cp, current);
   return current;
 }
 
@@ -182,6 +211,25 @@ kc::Collection collection_of(const Operation& op) {
     }
   }
   return {e.path};
+}
+
+// A membership is added through its group (decK's call) and removed there; one already gone
+// (its consumer or group was deleted) is no failure.
+kc::Result<void> apply_membership(kc::Client& client, const std::string& cp, const Operation& op) {
+  const auto& entity = op.kind == Operation::Kind::remove ? op.current : op.body;
+  const std::string group(entity.at("consumer_group").at("id").as_string());
+  const std::string consumer(entity.at("consumer").at("id").as_string());
+  const auto members = fmt::format("/v2/control-planes/{}/core-entities/consumer_groups/{}/consumers",
+                                   kc::encode_segment(cp), kc::encode_segment(group));
+  if (op.kind == Operation::Kind::remove) {
+    auto r = client.send(kc::Method::Delete, fmt::format("{}/{}", members, kc::encode_segment(consumer)));
+    if (!r && r.error().kind != kc::ErrorKind::NotFound) return r.error();
+    return {};
+  }
+  const boost::json::value body = {{"consumer", consumer}};
+  auto r = client.send(kc::Method::Post, members, &body);
+  if (!r) return r.error();
+  return {};
 }
 
 // A progress bar on a terminal; nothing when standard error is not one.
@@ -304,6 +352,8 @@ int sync(const ConfigOptions& o) {
     // written.
     in_parallel(plan.upserts.size(), o.parallelism, [&](std::size_t i) {
       const auto& op = plan.upserts[i];
+      // A membership has no schema of its own: it only names a consumer and a group.
+      if (op.entity == &Registry::get().membership()) return;
       const boost::json::value body = op.body;
       auto r = client.call(kc::Method::Post,
                            fmt::format("/v2/control-planes/{}/core-entities/schemas/{}/validate",
@@ -330,7 +380,11 @@ int sync(const ConfigOptions& o) {
         const auto& op = ops[begin + k];
         const auto collection = collection_of(op);
         bool ok = false;
-        if (op.kind == Operation::Kind::remove) {
+        if (op.entity == &Registry::get().membership()) {
+          auto r = apply_membership(client, cp, op);
+          ok = static_cast<bool>(r);
+          if (!r) fail(op, r.error());
+        } else if (op.kind == Operation::Kind::remove) {
           auto r = client.delete_entity(cp, collection, op.id);
           ok = static_cast<bool>(r);
           if (!r) fail(op, r.error());

@@ -19,11 +19,37 @@ using api::config::Registry;
 
 const Registry& registry() { return Registry::get(); }
 
-// The entities a file may hold (the registry's, less consumer-group membership, which decK
-// writes as a consumer's `groups` and which is not read here yet).
+// The entities a file lists by their type's name (the registry's, less consumer-group
+// membership, which is written inside a consumer or a group: see MembershipForm).
 const ConfigEntity* file_entity(std::string_view name) {
   const auto* e = registry().by_name(name);
   return e && e != &registry().membership() ? e : nullptr;
+}
+
+// decK writes a consumer's groups inside the consumer (`groups: [{name: gold}]`); older files
+// list a group's consumers inside the group (`consumers: [{username: alice}]`). Both are read;
+// the first is written. Each is a membership entity naming both sides.
+struct MembershipForm {
+  std::string_view owner;        // the entity type the list is inside
+  std::string_view key;          // the list's member name
+  std::string_view owner_field;  // the membership's reference to the owner
+  std::string_view other_field;  // … and to the listed entity
+  std::string_view other;        // the listed entity's type
+};
+constexpr MembershipForm kConsumersGroups{"consumers", "groups", "consumer", "consumer_group", "consumer_groups"};
+constexpr MembershipForm kGroupsConsumers{"consumer_groups", "consumers", "consumer_group", "consumer", "consumers"};
+
+const MembershipForm* membership_form(const ConfigEntity& e, std::string_view key) {
+  for (const auto* form : {&kConsumersGroups, &kGroupsConsumers}) {
+    if (e.def.name == form->owner && key == form->key) return form;
+  }
+  return nullptr;
+}
+
+// The key a reference through `field` of the membership names its entity by (name, username).
+std::string membership_reference_key(std::string_view field) {
+  const auto* def = registry().membership().def.find(field);
+  return def ? def->reference_key : std::string();
 }
 
 std::string key_value(const ConfigEntity& e, const boost::json::object& entity) {
@@ -75,9 +101,14 @@ class Reader {
     if (!item.is_object()) throw FileError(fmt::format("{}: expected a mapping, found {}", where, kind_name(item)));
     boost::json::object entity;
     std::vector<std::pair<const Nesting*, const boost::json::value*>> children;
+    std::vector<std::pair<const MembershipForm*, const boost::json::value*>> memberships;
     for (const auto& [key, value] : item.get_object()) {
       if (const auto* n = nested_under(e, key)) {
         children.emplace_back(n, &value);
+        continue;
+      }
+      if (const auto* form = membership_form(e, key)) {
+        memberships.emplace_back(form, &value);
         continue;
       }
       entity.emplace(key, value);
@@ -94,6 +125,32 @@ class Reader {
       // Nested entities name this one as given in the file (read before its own children).
       read_list(*n->child, *value, fmt::format("{}.{}", where, n->child->def.name), n, &stored);
     }
+    for (const auto& [form, value] : memberships) read_memberships(e, *form, *value, where, stored);
+  }
+
+  void read_memberships(const ConfigEntity& owner, const MembershipForm& form, const boost::json::value& list,
+                        const std::string& where, const boost::json::object& stored) {
+    const auto place = fmt::format("{}.{}", where, form.key);
+    if (!list.is_array()) throw FileError(fmt::format("{}: expected a list, found {}", place, kind_name(list)));
+    const auto owner_ref = reference_to(owner, membership_reference_key(form.owner_field), stored, place);
+    const auto other_key = membership_reference_key(form.other_field);
+    std::size_t i = 0;
+    for (const auto& item : list.get_array()) {
+      const auto at = fmt::format("{}[{}]", place, i++);
+      if (!item.is_object()) throw FileError(fmt::format("{}: expected a mapping, found {}", at, kind_name(item)));
+      // A listed entity may be written whole (decK's dumps of old wrote groups so): only its id,
+      // else its key, names it.
+      boost::json::object other;
+      if (const auto* id = item.get_object().if_contains("id"); id && id->is_string()) {
+        other.emplace("id", *id);
+      } else if (const auto* key = item.get_object().if_contains(other_key); key && key->is_string()) {
+        other.emplace(other_key, *key);
+      } else {
+        throw FileError(fmt::format("{}: names no {} (by id or {})", at, form.other_field, other_key));
+      }
+      out_.entities[registry().membership().def.name].push_back(
+          boost::json::object{{form.owner_field, owner_ref}, {form.other_field, std::move(other)}});
+    }
   }
 
   // The nesting whose children a member of `e` named `key` holds.
@@ -106,14 +163,19 @@ class Reader {
 
   static boost::json::object reference_to(const Nesting& n, const boost::json::object& parent,
                                           const std::string& where) {
-    if (auto id = id_of(parent); !id.empty()) return {{"id", id}};
     const auto* field = n.child->def.find(n.field);
-    const std::string key = field ? field->reference_key : std::string();
+    return reference_to(*n.parent, field ? field->reference_key : std::string(), parent, where);
+  }
+
+  // How an entity nested in `parent` names it: by id, else by `key`.
+  static boost::json::object reference_to(const ConfigEntity& parent_type, const std::string& key,
+                                          const boost::json::object& parent, const std::string& where) {
+    if (auto id = id_of(parent); !id.empty()) return {{"id", id}};
     if (!key.empty()) {
       if (const auto* v = parent.if_contains(key); v && v->is_string()) return {{key, *v}};
     }
-    throw FileError(fmt::format("{}: its {} has neither an id nor a [{}] to be named by", where, n.parent->def.display,
-                                key.empty() ? "id" : key));
+    throw FileError(fmt::format("{}: its {} has neither an id nor a [{}] to be named by", where,
+                                parent_type.def.display, key.empty() ? "id" : key));
   }
 
   DeckFile& out_;
@@ -201,6 +263,7 @@ class Writer {
         if (placement.nesting) children_[{placement.nesting, placement.parent}].push_back(i);
       }
     }
+    place_memberships();
   }
 
   boost::json::object write() const {
@@ -213,7 +276,7 @@ class Writer {
     }
     for (const auto* e : registry().entities()) {
       auto it = file_.entities.find(e->def.name);
-      if (it == file_.entities.end()) continue;
+      if (it == file_.entities.end() || !file_entity(e->def.name)) continue;
       boost::json::array list;
       for (std::size_t i :
            sorted(*e, [&](std::size_t j) { return placements_.at(e->def.name)[j].nesting == nullptr; })) {
@@ -241,20 +304,54 @@ class Writer {
   }
 
   std::optional<std::size_t> find_parent(const Nesting& n, const boost::json::value& ref) const {
+    return find(*n.parent, ref);
+  }
+
+  // The index of the entity of type `e` a reference ({"id": …} or by endpoint key) names.
+  std::optional<std::size_t> find(const ConfigEntity& e, const boost::json::value& ref) const {
     if (!ref.is_object()) return std::nullopt;
-    auto it = lookups_.find(n.parent->def.name);
+    auto it = lookups_.find(e.def.name);
     if (it == lookups_.end()) return std::nullopt;
     const auto& r = ref.get_object();
     if (const auto* id = r.if_contains("id"); id && id->is_string()) {
       auto found = it->second.by_id.find(std::string(id->get_string()));
       return found == it->second.by_id.end() ? std::nullopt : std::optional<std::size_t>(found->second);
     }
-    const auto& key = n.parent->def.endpoint_key;
+    const auto& key = e.def.endpoint_key;
     if (const auto* k = key.empty() ? nullptr : r.if_contains(key); k && k->is_string()) {
       auto found = it->second.by_key.find(std::string(k->get_string()));
       if (found != it->second.by_key.end()) return found->second;
     }
     return std::nullopt;
+  }
+
+  // Each membership inside its consumer (as decK writes it), else inside its group when only
+  // the group is in the file; one naming neither is left out (it cannot be written).
+  void place_memberships() {
+    auto it = file_.entities.find(registry().membership().def.name);
+    if (it == file_.entities.end()) return;
+    for (const auto& m : it->second) {
+      for (const auto* form : {&kConsumersGroups, &kGroupsConsumers}) {
+        const auto* owner_ref = m.if_contains(form->owner_field);
+        const auto* other_ref = m.if_contains(form->other_field);
+        const auto* owner = file_entity(form->owner);
+        const auto* other = file_entity(form->other);
+        if (!owner_ref || !other_ref || !owner || !other) continue;
+        const auto at = find(*owner, *owner_ref);
+        if (!at) continue;
+        members_[{form, *at}].push_back(named(*other, *other_ref));
+        break;
+      }
+    }
+  }
+
+  // A reference as a file names it: by endpoint key when the entity is in the file and has one.
+  boost::json::object named(const ConfigEntity& e, const boost::json::value& ref) const {
+    if (auto at = find(e, ref)) {
+      const auto& entity = file_.entities.at(e.def.name)[*at];
+      if (auto key = key_value(e, entity); !key.empty()) return {{e.def.endpoint_key, key}};
+    }
+    return ref.is_object() ? ref.get_object() : boost::json::object{};
   }
 
   // Indexes of `e`'s entities that `keep` selects, by endpoint key, then id, then file order.
@@ -289,6 +386,15 @@ class Writer {
 
       if (!children.empty()) out[n.child->def.name] = std::move(children);
     }
+    for (const auto* form : {&kConsumersGroups, &kGroupsConsumers}) {
+      if (e.def.name != form->owner) continue;
+      auto listed = members_.find({form, i});
+      if (listed == members_.end()) continue;
+      auto refs = listed->second;
+      std::sort(refs.begin(), refs.end(),
+                [](const auto& a, const auto& b) { return boost::json::serialize(a) < boost::json::serialize(b); });
+      out[form->key] = boost::json::array(refs.begin(), refs.end());
+    }
     return out;
   }
 
@@ -299,6 +405,7 @@ class Writer {
   std::map<std::string, std::vector<Placement>> placements_;
   std::map<std::string, Lookup> lookups_;
   std::map<std::pair<const Nesting*, std::size_t>, std::vector<std::size_t>> children_;
+  std::map<std::pair<const MembershipForm*, std::size_t>, std::vector<boost::json::object>> members_;
 };
 
 }  // namespace

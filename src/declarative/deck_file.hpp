@@ -4,7 +4,9 @@
 // upstreams, SNIs under certificates, keys under key sets; the entity layer (and the API) keeps
 // every entity in one flat collection per type, each child naming its parent by a foreign key.
 // Which entity nests under which is the entity registry's (api/config/registry.hpp), so the
-// file follows the entities without a table of its own.
+// file follows the entities without a table of its own. Consumer-group memberships, which
+// have no list of their own in a file, are read from a consumer's `groups` and a group's
+// `consumers`, and written in the consumer as decK does.
 //
 // A nested entity names its parent the way decK does: by the parent's id when the file gives
 // one, else by the parent's endpoint key (a service's name, a consumer's username). Entities

@@ -24,20 +24,48 @@ std::string string_member(const boost::json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-std::string label_of(const ConfigEntity& e, const boost::json::object& entity) {
+std::string lower_display(const ConfigEntity& e) {
   std::string display = e.def.display;
   std::transform(display.begin(), display.end(), display.begin(), [](unsigned char c) { return std::tolower(c); });
-  std::string name = e.def.endpoint_key.empty() ? std::string() : string_member(entity, e.def.endpoint_key);
-  if (name.empty()) name = string_member(entity, "name");  // a plugin's name says what it is
-  const auto id = string_member(entity, "id");
-  if (name.empty()) return id.empty() ? display : fmt::format("{} {}", display, id);
-  return id.empty() ? fmt::format("{} {}", display, name) : fmt::format("{} {} ({})", display, name, id);
+  return display;
 }
 
 // A reference's id, when it holds one.
 std::string referenced_id(const boost::json::value* v) {
   if (!v || !v->is_object()) return {};
   return string_member(v->get_object(), "id");
+}
+
+// Entities' endpoint keys by id (a service's name, a consumer's username), for labels.
+using NamesById = std::unordered_map<std::string, std::string>;
+
+// "service billing (3d1c…)", "plugin cors (…)"; an entity without a name of its own by what
+// it references: "key-auth credential 5e0f… (consumer alice)", "consumer group membership
+// (consumer group gold, consumer alice)".
+std::string label_of(const ConfigEntity& e, const boost::json::object& entity, const NamesById& names) {
+  const auto display = lower_display(e);
+  std::string name = e.def.endpoint_key.empty() ? std::string() : string_member(entity, e.def.endpoint_key);
+  if (name.empty()) name = string_member(entity, "name");  // a plugin's name says what it is
+  const auto id = string_member(entity, "id");
+  if (name.empty() && e.def.endpoint_key.empty()) {
+    std::string refs;
+    for (const auto& field : e.def.record.fields) {
+      if (field.type != schema::FieldType::foreign) continue;
+      const auto ref = referenced_id(entity.if_contains(field.name));
+      if (ref.empty()) continue;
+      const auto* target = Registry::get().by_name(field.reference);
+      auto it = names.find(ref);
+      refs += fmt::format("{}{} {}", refs.empty() ? "" : ", ", target ? lower_display(*target) : field.name,
+                          it == names.end() ? ref : it->second);
+    }
+    // A membership's id is the CLI's own (the API has no route to one): left out.
+    if (!refs.empty()) {
+      return id.empty() || !e.top_level ? fmt::format("{} ({})", display, refs)
+                                        : fmt::format("{} {} ({})", display, id, refs);
+    }
+  }
+  if (name.empty()) return id.empty() ? display : fmt::format("{} {}", display, id);
+  return id.empty() ? fmt::format("{} {}", display, name) : fmt::format("{} {} ({})", display, name, id);
 }
 
 // The sets of fields that name one entity of a type apart from its id: its endpoint key
@@ -120,8 +148,10 @@ std::string describe(const errors::InvalidParameter& p) {
 
 // The members a comparison looks at: the record's fields, less the timestamps the server sets
 // and input-only members (a certificate's `snis`, which a file gives as SNI entities).
+// The id is what matched the two, or was given to an entity the server lists without one (a
+// membership).
 bool compared(const ConfigEntity& e, const schema::RecordDef& record, std::string_view key) {
-  if (key == "created_at" || key == "updated_at" || !record.find(key)) return false;
+  if (key == "id" || key == "created_at" || key == "updated_at" || !record.find(key)) return false;
   return std::find(e.transient.begin(), e.transient.end(), key) == e.transient.end();
 }
 
@@ -163,7 +193,15 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
   std::map<std::string, std::unordered_map<std::string, std::string>> file_ids_by_key;
   std::map<std::string, Index> current_index;
   std::map<std::string, std::set<std::size_t>> current_matched;
-  for (const auto* e : registry.entities()) current_index[e->def.name] = index_of(*e, entities_of(current, *e));
+  std::map<std::string, std::vector<std::set<std::string>>> file_keys;  // per type, per match key
+  NamesById names;
+  for (const auto* e : registry.entities()) {
+    current_index[e->def.name] = index_of(*e, entities_of(current, *e));
+    if (e->def.endpoint_key.empty()) continue;
+    for (const auto& held : entities_of(current, *e)) {
+      if (auto key = string_member(held, e->def.endpoint_key); !key.empty()) names[string_member(held, "id")] = key;
+    }
+  }
 
   // A reference as the file gives it ({"id": …} or {"name": …}) as {"id": …}.
   auto resolve = [&](const schema::FieldDef& field, const boost::json::value& ref,
@@ -185,9 +223,8 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
         return boost::json::object{{"id", string_member(entities_of(current, *target)[*found], "id")}};
       }
     }
-    std::string display = target->def.display;
-    std::transform(display.begin(), display.end(), display.begin(), [](unsigned char c) { return std::tolower(c); });
-    reasons.push_back(fmt::format("{}: no {} [{}] in the file or in the control plane", field.name, display, key));
+    reasons.push_back(
+        fmt::format("{}: no {} [{}] in the file or in the control plane", field.name, lower_display(*target), key));
     return std::nullopt;
   };
 
@@ -234,7 +271,8 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
         if (auto it = index.by_id.find(id); it != index.by_id.end()) match = it->second;
       } else {
         match = index.find(*e, body);
-        id = match ? string_member(held[*match], "id") : new_id();
+        if (match) id = string_member(held[*match], "id");
+        if (id.empty()) id = new_id();
         body["id"] = id;
       }
       if (matches_by_key(*e)) {
@@ -242,6 +280,21 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
       }
       if (match && !current_matched[e->def.name].insert(*match).second) {
         reasons.emplace_back("the file holds this entity twice");
+      } else if (!match) {
+        // Two new entities of the file that are one by a unique key (a membership listed both in
+        // its consumer and in its group) would fail on the server as a conflict.
+        auto& seen = file_keys[e->def.name];
+        seen.resize(index.keys.size());
+        for (std::size_t k = 0; k < index.keys.size(); ++k) {
+          const auto value = key_value(*e, index.keys[k], body);
+          if (!value.empty() && !seen[k].insert(value).second) {
+            reasons.emplace_back("the file holds this entity twice");
+            break;
+          }
+        }
+      }
+      if (!e->def.endpoint_key.empty()) {
+        if (auto key = string_member(body, e->def.endpoint_key); !key.empty()) names[id] = key;
       }
       pending.push_back({e, &given, std::move(body), match, std::move(id), std::move(reasons)});
     }
@@ -258,7 +311,7 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
     const auto processed = schema::process_entity(p.body, p.entity->def);
     for (const auto& problem : processed.problems) out.reasons.push_back(describe(problem));
     if (!out.reasons.empty()) return;
-    out.op = Operation{.entity = p.entity, .id = p.id, .body = p.body, .label = label_of(*p.entity, p.body)};
+    out.op = Operation{.entity = p.entity, .id = p.id, .body = p.body, .label = label_of(*p.entity, p.body, names)};
     if (!p.match) return;
     const auto& held = entities_of(current, *p.entity)[*p.match];
     const auto& record = p.entity->def.effective_record(processed.subschema);
@@ -286,7 +339,7 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
   for (std::size_t i = 0; i < pending.size(); ++i) {
     auto& out = outcomes[i];
     if (!out.reasons.empty()) {
-      problems.push_back({label_of(*pending[i].entity, pending[i].body), std::move(out.reasons)});
+      problems.push_back({label_of(*pending[i].entity, pending[i].body, names), std::move(out.reasons)});
     } else if (out.unchanged) {
       ++plan.unchanged;
     } else if (out.op) {
@@ -306,7 +359,7 @@ Plan plan_sync(const DeckFile& file, const DeckFile& current, const std::functio
                                .entity = e,
                                .id = string_member(held[i], "id"),
                                .current = held[i],
-                               .label = label_of(*e, held[i])});
+                               .label = label_of(*e, held[i], names)});
     }
   }
   return plan;

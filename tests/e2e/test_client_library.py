@@ -59,6 +59,16 @@ def test_client_library_against_the_server(start_server, tmp_path):
     assert resp.status_code == 200 and resp.json()["meta"]["page"]["total"] == 250, resp.text
 
 
+def test_the_docs_show_the_compiled_example_verbatim_in_ten_lines():
+    root = pathlib.Path(__file__).resolve().parents[2]
+    source = (root / "client/examples/create_control_plane.cpp").read_text()
+    marked = source.split("// --- example ---\n")[1].split("  // --- end of example ---")[0]
+    lines = [line[2:] for line in marked.rstrip("\n").split("\n")]
+    assert len(lines) == 10, lines
+    for doc in ("README.md", "docs/CLIENT.md"):
+        assert "```cpp\n" + "\n".join(lines) + "\n```" in (root / doc).read_text(), doc
+
+
 def test_docs_example_program(start_server):
     srv = start_server()
     admin = srv.create_org("client-example")

@@ -138,6 +138,57 @@ def test_a_second_sync_of_the_same_file_changes_nothing(server, org, tmp_path):
     assert out.stdout == "Summary: 0 to create, 0 to update, 0 to delete, %d unchanged.\n" % FILE_ENTITIES
 
 
+GROUPS = """\
+_format_version: "3.0"
+consumer_groups:
+  - name: gold
+  - name: silver
+    consumers:
+      - username: bob
+consumers:
+  - username: alice
+    groups:
+      - name: gold
+  - username: bob
+"""
+
+
+def members(server, org, cp_id, group_id):
+    r = server.request("GET", "%s/%s/core-entities/consumer_groups/%s/consumers" % (CP, cp_id, group_id),
+                       token=org["token"])
+    assert r.status_code == 200, r.text
+    return sorted(c["username"] for c in r.json()["data"])
+
+
+def test_consumer_group_memberships_sync_both_ways_of_writing_them_and_dump_in_the_consumer(server, org, tmp_path):
+    name, cp_id = control_plane(server, org)
+    out = config(server, org, "sync", "--control-plane", name, "-f", write(tmp_path, "groups.yaml", GROUPS))
+    assert out.returncode == 0, out.stderr
+    assert "Synced: 6 created, 0 updated, 0 deleted, 0 unchanged" in out.stdout, out.stdout
+    groups = {g["name"]: g["id"] for g in entities(server, org, cp_id, "consumer_groups")}
+    assert members(server, org, cp_id, groups["gold"]) == ["alice"]
+    assert members(server, org, cp_id, groups["silver"]) == ["bob"]
+
+    out = config(server, org, "sync", "--control-plane", name, "-f", write(tmp_path, "groups.yaml", GROUPS))
+    assert "Synced: 0 created, 0 updated, 0 deleted, 6 unchanged" in out.stdout, out.stdout
+
+    dumped = str(tmp_path / "dumped.yaml")
+    assert config(server, org, "dump", "--control-plane", name, "-f", dumped).returncode == 0
+    document = yaml.safe_load(open(dumped))
+    assert {c["username"]: c.get("groups") for c in document["consumers"]} == {
+        "alice": [{"name": "gold"}], "bob": [{"name": "silver"}]}
+    assert all("consumers" not in g for g in document["consumer_groups"])
+
+    moved = GROUPS.replace("      - name: gold", "      - name: silver")  # alice into silver
+    out = config(server, org, "diff", "--control-plane", name, "-f", write(tmp_path, "moved.yaml", moved))
+    assert "delete consumer group membership (consumer group gold, consumer alice)" in out.stdout, out.stdout
+    assert "create consumer group membership (consumer group silver, consumer alice)" in out.stdout, out.stdout
+    out = config(server, org, "sync", "--control-plane", name, "-f", write(tmp_path, "moved.yaml", moved))
+    assert "Synced: 1 created, 0 updated, 1 deleted, 5 unchanged" in out.stdout, out.stdout
+    assert members(server, org, cp_id, groups["gold"]) == []
+    assert members(server, org, cp_id, groups["silver"]) == ["alice", "bob"]
+
+
 def test_diff_prints_creates_updates_and_deletes_and_sync_deletes_children_first(server, org, tmp_path):
     name, cp_id = control_plane(server, org)
     assert config(server, org, "sync", "--control-plane", name, "-f", write(tmp_path, "a.yaml", FILE)).returncode == 0

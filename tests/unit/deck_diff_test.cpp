@@ -79,7 +79,7 @@ TEST(DeckDiff, AnEmptyControlPlaneGetsEveryEntityParentsFirstWithReferencesAsIds
                                       "route billing-api (00000000-0000-4000-8000-000000000002)",
                                       "consumer alice (00000000-0000-4000-8000-000000000003)",
                                       "plugin key-auth (00000000-0000-4000-8000-000000000004)",
-                                      "key-auth credential 00000000-0000-4000-8000-000000000005"}));
+                                      "key-auth credential 00000000-0000-4000-8000-000000000005 (consumer alice)"}));
   for (const auto& op : plan.upserts) EXPECT_EQ(op.kind, Operation::Kind::create) << op.label;
   EXPECT_EQ(plan.upserts[1].body.at("service"),
             boost::json::parse(R"({"id": "00000000-0000-4000-8000-000000000001"})"));
@@ -191,6 +191,78 @@ TEST(DeckDiff, SelectTagsGoOnEveryEntityOfTheFile) {
       {}, std::ref(ids));
   ASSERT_EQ(plan.upserts.size(), 1u);
   EXPECT_EQ(plan.upserts[0].body.at("tags"), boost::json::parse(R"(["mine", "team-a"])"));
+}
+
+TEST(DeckDiff, TwoNewEntitiesOfTheFileThatAreOneAreAProblem) {
+  Ids ids;
+  std::string twice(kFile);
+  twice += "  - username: alice\n";  // a second consumer alice, neither in the control plane
+  try {
+    plan_sync(read_yaml(twice), {}, std::ref(ids));
+    FAIL() << "planned";
+  } catch (const PlanError& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0].reasons, std::vector<std::string>{"the file holds this entity twice"});
+  }
+}
+
+constexpr std::string_view kGroups = R"(
+_format_version: "3.0"
+consumer_groups:
+  - name: gold
+  - name: silver
+    consumers:
+      - username: bob
+consumers:
+  - username: alice
+    groups:
+      - name: gold
+  - username: bob
+)";
+
+// The server lists a group's consumers, not memberships: what `config` reads has no ids.
+DeckFile as_listed(DeckFile held) {
+  for (auto& m : held.entities["consumer_group_consumers"]) m.erase("id");
+  return held;
+}
+
+TEST(DeckDiff, MembershipsAreCreatedAfterBothSidesNamedByTheirNamesAndNotAgain) {
+  Ids ids;
+  const auto file = read_yaml(kGroups);
+  const auto plan = plan_sync(file, {}, std::ref(ids));
+  ASSERT_EQ(plan.upserts.size(), 6u);
+  EXPECT_EQ(plan.upserts[4].label, "consumer group membership (consumer group silver, consumer bob)");
+  EXPECT_EQ(plan.upserts[5].label, "consumer group membership (consumer group gold, consumer alice)");
+  EXPECT_EQ(plan.upserts[5].body.at("consumer"),
+            boost::json::parse(R"({"id": "00000000-0000-4000-8000-000000000001"})"));
+  EXPECT_EQ(plan.upserts[5].body.at("consumer_group"),
+            boost::json::parse(R"({"id": "00000000-0000-4000-8000-000000000003"})"));
+
+  const auto held = as_listed(applied(plan));
+  const auto again = plan_sync(file, held, std::ref(ids));
+  EXPECT_TRUE(again.empty()) << (again.upserts.empty() ? "" : again.upserts.front().label);
+  EXPECT_EQ(again.unchanged, 6u);
+
+  std::string moved(kGroups);
+  moved.replace(moved.find("      - name: gold"), 18, "      - name: silver");  // alice into silver
+  const auto change = plan_sync(read_yaml(moved), held, std::ref(ids));
+  EXPECT_EQ(labels(change.upserts),
+            std::vector<std::string>{"consumer group membership (consumer group silver, consumer alice)"});
+  EXPECT_EQ(labels(change.removals),
+            std::vector<std::string>{"consumer group membership (consumer group gold, consumer alice)"});
+}
+
+TEST(DeckDiff, AMembershipListedInBothItsConsumerAndItsGroupIsAProblem) {
+  Ids ids;
+  std::string both(kGroups);
+  both += "    groups:\n      - name: silver\n";  // bob, already listed in silver
+  try {
+    plan_sync(read_yaml(both), {}, std::ref(ids));
+    FAIL() << "planned";
+  } catch (const PlanError& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0].label, "consumer group membership (consumer group silver, consumer bob)");
+  }
 }
 
 }  // namespace

@@ -159,4 +159,55 @@ TEST(DeckFile, ShapesThatAreNotDecksAreRefusedWithTheirPlace) {
             "_info.select_tags: expected strings, found a number");
 }
 
+TEST(DeckFile, MembershipsAreReadFromConsumersAndGroupsAndWrittenInTheConsumer) {
+  const auto file = read_yaml(R"(
+_format_version: "3.0"
+consumer_groups:
+  - name: gold
+    consumers:
+      - username: bob
+  - id: 3d1c7a4e-5b7f-4a51-9e6a-0c2b8c1d9e01
+    name: silver
+consumers:
+  - username: alice
+    groups:
+      - name: silver
+      - {id: 3d1c7a4e-5b7f-4a51-9e6a-0c2b8c1d9e02, name: ignored}
+  - username: bob
+)");
+  EXPECT_EQ(file.entities.at("consumer_group_consumers"),
+            (std::vector<boost::json::object>{
+                json(R"({"consumer_group": {"name": "gold"}, "consumer": {"username": "bob"}})").as_object(),
+                json(R"({"consumer": {"username": "alice"}, "consumer_group": {"name": "silver"}})").as_object(),
+                json(R"({"consumer": {"username": "alice"},
+                         "consumer_group": {"id": "3d1c7a4e-5b7f-4a51-9e6a-0c2b8c1d9e02"}})")
+                    .as_object()}));
+
+  const auto written = write_deck(file);
+  EXPECT_FALSE(written.as_object().contains("consumer_group_consumers"));
+  EXPECT_EQ(written.at("consumers"), json(R"([
+    {"username": "alice", "groups": [{"id": "3d1c7a4e-5b7f-4a51-9e6a-0c2b8c1d9e02"}, {"name": "silver"}]},
+    {"username": "bob", "groups": [{"name": "gold"}]}])"));
+  EXPECT_EQ(written.at("consumer_groups"), json(R"([
+    {"name": "gold"}, {"id": "3d1c7a4e-5b7f-4a51-9e6a-0c2b8c1d9e01", "name": "silver"}])"));
+}
+
+TEST(DeckFile, MembershipsWhoseConsumerIsNotInTheFileAreWrittenInTheGroup) {
+  DeckFile file;
+  file.entities["consumer_groups"] = {json(R"({"id": "g1", "name": "gold"})").as_object()};
+  file.entities["consumer_group_consumers"] = {
+      json(R"({"consumer_group": {"id": "g1"}, "consumer": {"id": "c9"}})").as_object()};
+  EXPECT_EQ(write_deck(file).at("consumer_groups"),
+            json(R"([{"id": "g1", "name": "gold", "consumers": [{"id": "c9"}]}])"));
+}
+
+TEST(DeckFile, MembershipListsThatAreNotDecksAreRefusedWithTheirPlace) {
+  EXPECT_EQ(error_of("_format_version: '3.0'\nconsumers:\n  - username: a\n    groups: gold\n"),
+            "consumers[0].groups: expected a list, found a string");
+  EXPECT_EQ(error_of("_format_version: '3.0'\nconsumers:\n  - username: a\n    groups: [{tags: [x]}]\n"),
+            "consumers[0].groups[0]: names no consumer_group (by id or name)");
+  EXPECT_EQ(error_of("_format_version: '3.0'\nconsumer_groups:\n  - tags: [x]\n    consumers: [{username: a}]\n"),
+            "consumer_groups[0].consumers: its Consumer group has neither an id nor a [name] to be named by");
+}
+
 }  // namespace
