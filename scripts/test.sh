@@ -58,9 +58,11 @@ if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== build (ASan+UBSan)"
   # -Werror stays on the Release build: GCC 12 reports false maybe-uninitialized warnings
   # inside libstdc++ when sanitizers instrument optimized code.
-  # -O1 and line tables only: the sanitizers' usual setting, and half the build time of -O2 -g.
+  # -O0 and line tables only: the instrumented build compiles in 60 % of the CPU time of -O1
+  # (Beast's and Asio's templates dominate; 621 s against 1084 s on 2 cores), and the suites it
+  # runs, mostly waiting on servers and PostgreSQL, take about 40 s longer.
   bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON -DOPENKONNECT_WERROR=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DOPENKONNECT_FUZZ_REPLAY=ON
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1" -DOPENKONNECT_FUZZ_REPLAY=ON
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suites build-asan postgres
