@@ -1,5 +1,6 @@
 #include "api/build.hpp"
 
+#include "api/audit/routes.hpp"
 #include "api/config/routes.hpp"
 #include "api/control_planes/routes.hpp"
 #include "api/data_planes/routes.hpp"
@@ -16,6 +17,7 @@ std::unique_ptr<App> build_app(store::Store& store, auth::Authenticator& authent
   control_planes::register_routes(*app);
   config::register_routes(*app);
   data_planes::register_routes(*app);
+  audit::register_routes(*app);
   app->finalize();
   return app;
 }

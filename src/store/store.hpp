@@ -7,6 +7,7 @@
 // Errors: ConflictError for a unique-key clash, UnavailableError when the database cannot
 // serve the call. Backends: store/sql over store/sqlite (embedded default) or store/postgres.
 
+#include "store/audit_store.hpp"
 #include "store/data_plane_store.hpp"
 #include "store/entity_store.hpp"
 #include "store/errors.hpp"
@@ -295,6 +296,8 @@ class Store {
   virtual EntityStore& entities() = 0;
   // --- data planes: pinned certificates, nodes (store/data_plane_store.hpp)
   virtual DataPlaneStore& data_planes() = 0;
+  // Audit settings and signing keys.
+  virtual AuditStore& audit() = 0;
 
   // --- several nodes on one database
   // Starts telling `listener` of the writes other nodes commit; nullptr stops it, and once

@@ -17,7 +17,8 @@ def copy(source, target):
 
 def snapshot(srv, token, cp_ids):
     """What the API shows of an organization: everything the copy must carry over."""
-    paths = ["/v3/users/me", "/v3/teams?page[size]=100", "/v3/system-accounts", CP + "?page[size]=100"]
+    paths = ["/v3/users/me", "/v3/teams?page[size]=100", "/v3/system-accounts", CP + "?page[size]=100",
+             "/v2/audit-log-webhook", "/v2/audit-log-webhook/jwks.json"]
     for cp_id in cp_ids:
         base = "%s/%s/core-entities" % (CP, cp_id)
         paths += [CP + "/" + cp_id, base + "/services", base + "/routes", base + "/plugins", base + "/consumers",
@@ -53,6 +54,10 @@ def populate(srv, token):
     assert key.status_code == 201, key.text
     account = srv.request("POST", "/v3/system-accounts", token=token, json={"name": "ci", "description": "bot"})
     assert account.status_code == 201, account.text
+    webhook = srv.request("PATCH", "/v2/audit-log-webhook", token=token,
+                          json={"endpoint": "https://siem.example/in", "authorization": "Bearer x", "enabled": True})
+    assert webhook.status_code == 200, webhook.text
+    assert srv.request("GET", "/v2/audit-log-webhook/jwks.json").json()["keys"]  # the signing key is made
     return cps
 
 
@@ -73,7 +78,9 @@ def test_a_copied_installation_serves_what_the_original_served(start_server, tmp
     assert rows["organizations"] == 1 and rows["control_planes"] == 3 and rows["access_tokens"] == 1, rows
     assert rows["config_entities"] == 5, rows  # service, route, plugin, consumer, key
     assert all(len(t["sha256"]) == 64 for t in report["tables"].values())
-    assert "17/17" in out.stderr and "config_entities" in out.stderr
+    assert rows["audit_settings"] == 1 and rows["audit_signing_keys"] == 1, rows
+    tables = len(report["tables"])
+    assert "%d/%d" % (tables, tables) in out.stderr and "config_entities" in out.stderr
 
     srv.stop()
     moved = start_server(database=target)

@@ -53,7 +53,7 @@ def test_only_inventory_routes_answer(server, org):
     probes = ["/admin", "/debug", "/debug/pprof", "/.env", "/v1/search", "/v2", "/v3", "/v3/identity-providers",
               "/v3/authentication-settings", "/v2/control-planes/00000000-0000-4000-8000-000000000000/core-entities/services",
               "/v3/users/me/../../healthz", "/v2/control-planes/", "/v3/users/", "/metrics/", "/healthz/x",
-              "/v2/audit-log-webhook", "/v1/organizations", "/v3/organizations/00000000-0000-4000-8000-000000000000"]
+              "/v3/audit-logs", "/v2/audit-log-webhook/x", "/v1/organizations", "/v3/organizations/00000000-0000-4000-8000-000000000000"]
     for path in probes:
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             resp = server.request(method, path, token=org["token"], json={} if method in ("POST", "PUT", "PATCH") else None)

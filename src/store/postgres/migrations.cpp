@@ -260,6 +260,23 @@ CREATE TABLE cluster_identity (
   created_at BIGINT NOT NULL
 );
 )sql"},
+      {6, "audit logs: each organization's settings, the signing keys", R"sql(
+CREATE TABLE audit_settings (
+  org_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  body TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, kind)
+);
+
+CREATE TABLE audit_signing_keys (
+  kid TEXT PRIMARY KEY,
+  private_pem TEXT NOT NULL,
+  public_raw TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  retired_at BIGINT
+);
+)sql"},
   };
   return all;
 }

@@ -96,7 +96,8 @@ const std::vector<std::string>& copied_tables() {
       "config_entities",        "config_unique",
       "config_references",      "config_tags",
       "dp_client_certificates", "data_plane_nodes",
-      "cluster_identity",
+      "cluster_identity",       "audit_settings",
+      "audit_signing_keys",
   };
   return tables;
 }

@@ -10,6 +10,7 @@
 
 #include "store/sql/backend.hpp"
 #include "store/sql/connection.hpp"
+#include "store/sql/audit_store.hpp"
 #include "store/sql/data_plane_store.hpp"
 #include "store/sql/entity_store.hpp"
 #include "store/store.hpp"
@@ -108,6 +109,7 @@ class SqlStore final : public Store {
 
   EntityStore& entities() override { return entities_; }
   DataPlaneStore& data_planes() override { return data_planes_; }
+  AuditStore& audit() override { return audit_; }
   bool listen(ChangeListener* listener) override { return backend_->listen(listener); }
 
   // The backend's SQL spellings (see sql::Dialect).
@@ -116,6 +118,7 @@ class SqlStore final : public Store {
  private:
   friend class SqlEntityStore;
   friend class SqlDataPlaneStore;
+  friend class SqlAuditStore;
 
   // A pooled read connection, returned to the pool when the lease ends (unless it broke).
   class ReaderLease {
@@ -169,6 +172,7 @@ class SqlStore final : public Store {
   std::thread writer_thread_;
   SqlEntityStore entities_{*this};
   SqlDataPlaneStore data_planes_{*this};
+  SqlAuditStore audit_{*this};
 };
 
 }  // namespace ok::store::sql
