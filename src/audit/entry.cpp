@@ -1,0 +1,202 @@
+#include "audit/entry.hpp"
+
+#include "crypto/ed25519.hpp"
+#include "util/ids.hpp"
+
+#include <fmt/format.h>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ok::audit {
+namespace {
+
+constexpr std::string_view kVendor = "KongInc";
+constexpr std::string_view kProduct = "Konnect";
+constexpr std::string_view kVersion = "1.0";
+
+// One extension field, in the order written; an empty string is left out.
+struct Field {
+  std::string_view key;
+  std::variant<std::string, std::int64_t, bool> value;
+};
+
+std::vector<Field> fields_of(const Entry& e) {
+  std::vector<Field> out;
+  auto text = [&](std::string_view key, const std::string& value) {
+    if (!value.empty()) out.push_back({key, value});
+  };
+  out.push_back({"rt", e.ts_ms});
+  text("src", e.client_ip);
+  text("org_id", e.org_id);
+  text("principal_id", e.principal_id);
+  text("principal_type", e.principal_kind);
+  text("token_id", e.token_id);
+  if (e.kind == Entry::Kind::access) {
+    text("act", e.method);
+    text("request", e.path);
+    text("path_template", e.path_template);
+    text("query", e.query);
+    out.push_back({"status", static_cast<std::int64_t>(e.status)});
+    text("entity_id", e.entity_id);
+  } else {
+    text("act", e.method);
+    text("request", e.path);
+    out.push_back({"success", e.outcome == "SUCCESS"});
+  }
+  out.push_back({"trace_id", std::to_string(e.trace_id)});
+  text("user_agent", e.user_agent);
+  return out;
+}
+
+std::string event_class_id(const Entry& e) {
+  return e.kind == Entry::Kind::access ? "KongGateway" : "AUTHENTICATION_TYPE_" + e.auth_type;
+}
+
+std::string event_name(const Entry& e) {
+  return e.kind == Entry::Kind::access ? "Ingress" : "AUTHENTICATION_OUTCOME_" + e.outcome;
+}
+
+// CEF: in the header `\` and `|` are escaped; in extension values `\`, `=` and line breaks.
+std::string cef_escape(std::string_view s, bool header) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\\' || (header ? c == '|' : c == '=')) {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Syslog's time stamp (RFC 3164, UTC): "Apr 14 05:39:08", as Konnect's CEF lines start.
+std::string syslog_time(std::int64_t ms) {
+  static constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{} {:>2} {:02}:{:02}:{:02}", kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+}
+
+void write_sorted(std::string& out, const boost::json::value& v) {
+  if (v.is_object()) {
+    std::vector<std::pair<std::string_view, const boost::json::value*>> members;
+    for (const auto& [k, value] : v.get_object()) members.emplace_back(k, &value);
+    std::sort(members.begin(), members.end());
+    out += '{';
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (i) out += ',';
+      out += boost::json::serialize(boost::json::string(members[i].first));
+      out += ':';
+      write_sorted(out, *members[i].second);
+    }
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    bool first = true;
+    for (const auto& item : v.get_array()) {
+      if (!first) out += ',';
+      first = false;
+      write_sorted(out, item);
+    }
+    out += ']';
+  } else {
+    out += boost::json::serialize(v);
+  }
+}
+
+std::string signature(const std::string& payload, const std::string& private_pem) {
+  return util::base64url_encode(crypto::ed25519_sign(private_pem, payload));
+}
+
+}  // namespace
+
+std::optional<Format> parse_format(std::string_view name) {
+  if (name == "cef") return Format::cef;
+  if (name == "json") return Format::json;
+  if (name == "cps") return Format::cps;
+  return std::nullopt;
+}
+
+int severity(const Entry& e) {
+  if (e.kind == Entry::Kind::authentication) {
+    if (e.outcome == "SUCCESS") return 0;
+    if (e.outcome == "NOT_FOUND" || e.outcome == "TOKEN_EXPIRED" || e.outcome == "INVALID") return 1;
+    return 7;
+  }
+  if (e.status >= 500) return 10;
+  if (e.status == 401 || e.status == 403) return 6;
+  return 1;
+}
+
+boost::json::object to_json(const Entry& e) {
+  boost::json::object out{{"cef_version", "0"},        {"event_ts", util::format_rfc3339_ms(e.ts_ms)},
+                          {"event_vendor", kVendor},   {"event_product", kProduct},
+                          {"event_version", kVersion}, {"event_class_id", event_class_id(e)},
+                          {"name", event_name(e)},     {"severity", severity(e)}};
+  for (const auto& f : fields_of(e)) {
+    std::visit([&](const auto& v) { out[f.key] = v; }, f.value);
+  }
+  return out;
+}
+
+std::string to_cef(const Entry& e) {
+  std::string line =
+      fmt::format("{} konghq.com CEF:0|{}|{}|{}|{}|{}|{}|", syslog_time(e.ts_ms), kVendor, kProduct, kVersion,
+                  cef_escape(event_class_id(e), true), cef_escape(event_name(e), true), severity(e));
+  bool first = true;
+  for (const auto& f : fields_of(e)) {
+    if (!first) line += ' ';
+    first = false;
+    line += f.key;
+    line += '=';
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            line += cef_escape(v, false);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            line += v ? "true" : "false";
+          } else {
+            line += std::to_string(v);
+          }
+        },
+        f.value);
+  }
+  return line;
+}
+
+std::string canonical_json(const boost::json::object& event) {
+  std::string out;
+  write_sorted(out, event);
+  return out;
+}
+
+std::string render_signed(const Entry& e, Format format, const std::string& private_pem) {
+  if (format == Format::cef) {
+    auto line = to_cef(e);
+    const auto sig = signature(line, private_pem);
+    return line + " sig=" + sig;
+  }
+  auto event = to_json(e);
+  event["sig"] = signature(canonical_json(event), private_pem);
+  if (format == Format::cps) return boost::json::serialize(boost::json::object{{"event", std::move(event)}});
+  return boost::json::serialize(event);
+}
+
+}  // namespace ok::audit
