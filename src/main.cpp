@@ -4,10 +4,13 @@
 #include "api/config/export.hpp"
 #include "api/identity/organizations.hpp"
 #include "api/remote_changes.hpp"
+#include "audit/delivery.hpp"
+#include "audit/journal.hpp"
 #include "auth/authenticator.hpp"
 #include "cli/config_command.hpp"
 #include "cluster/hub.hpp"
 #include "cluster/listener.hpp"
+#include "crypto/pem.hpp"
 #include "crypto/x509.hpp"
 #include "http/server.hpp"
 #include "http/tls.hpp"
@@ -43,6 +46,13 @@ struct ListenAddress {
   std::string host;
   std::uint16_t port = 0;
 };
+
+// Beside a SQLite file (<file>.audit); for a database elsewhere, a directory of its own per
+// database URL on this machine (nodes of one database on one machine share it, which is safe).
+std::filesystem::path default_audit_journal(const std::string& database) {
+  if (database.starts_with("sqlite:")) return database.substr(7) + ".audit";
+  return std::filesystem::path("/var/tmp") / ("openkonnect-audit-" + ok::crypto::sha1_hex(database).substr(0, 12));
+}
 
 // "HOST:PORT" or "[IPv6]:PORT".
 std::optional<ListenAddress> parse_listen(const std::string& text) {
@@ -148,6 +158,25 @@ int main(int argc, char** argv) {
   serve->add_option("--list-cache-mib", settings.list_cache_mib, "Memory for cached list pages, MiB (0: no cache)")
       ->envname("OPENKONNECT_LIST_CACHE_MIB")
       ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  bool no_audit = false;
+  serve
+      ->add_flag("--no-audit", no_audit,
+                 "Record no audit log (for comparison in benchmarks; the audit log is on by default)")
+      ->envname("OPENKONNECT_NO_AUDIT");
+  std::string audit_journal;
+  serve
+      ->add_option("--audit-journal", audit_journal,
+                   "Directory of the audit journal (records wait there for the database; default: beside a "
+                   "SQLite database, else under /var/tmp per database URL)")
+      ->envname("OPENKONNECT_AUDIT_JOURNAL");
+  ok::audit::DeliveryOptions delivery_options;
+  std::int64_t audit_retry_ms = delivery_options.longest_retry.count();
+  serve
+      ->add_option("--audit-max-retry-ms", audit_retry_ms,
+                   "Longest pause between attempts to deliver audit logs to a failing webhook")
+      ->envname("OPENKONNECT_AUDIT_MAX_RETRY_MS")
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{3'600'000}))
       ->capture_default_str();
   serve->add_option("--max-connections", server_options.max_connections, "Most connections open at once")
       ->envname("OPENKONNECT_MAX_CONNECTIONS")
@@ -398,6 +427,9 @@ int main(int argc, char** argv) {
       server_options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
       server_options.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
       settings.max_body_bytes = server_options.max_body_bytes;
+      settings.audit = !no_audit;
+      delivery_options.longest_retry = std::chrono::milliseconds(audit_retry_ms);
+      delivery_options.first_retry = std::min(delivery_options.first_retry, delivery_options.longest_retry);
       if (!tls_cert_file.empty() || !tls_key_file.empty()) {
         // Before the database is opened or migrated: a TLS mistake should cost nothing.
         const auto certificate_pem = ok::http::read_pem_file(tls_cert_file);
@@ -498,6 +530,19 @@ int main(int argc, char** argv) {
                                      fmt::format("data planes connect to {}:{} (TLS; control_plane_endpoint {})",
                                                  cluster_address->host, cluster_port, settings.cluster_url));
       }
+      std::unique_ptr<ok::audit::Journal> journal;
+      if (settings.audit) {
+        journal = std::make_unique<ok::audit::Journal>(
+            *store,
+            ok::audit::JournalOptions{.directory = audit_journal.empty() ? default_audit_journal(database)
+                                                                         : std::filesystem::path(audit_journal)});
+        journal->ingest();  // what a crashed process left, before anything new
+        journal->start();
+        app->attach_journal(*journal);
+      }
+      // Audit delivery runs on every node (docs/AUDIT.md): the records are in the shared database.
+      ok::audit::Delivery delivery(*store, delivery_options);
+      delivery.start();
       ok::http::Server server(*app, server_options);
       server.run([&](std::uint16_t port) {
         ok::observability::log_event(
@@ -507,6 +552,8 @@ int main(int argc, char** argv) {
                         store->schema_version()));
       });
       if (cluster) cluster->stop();
+      delivery.stop();
+      if (journal) journal->stop();  // every record written is in the database after this
       store->entities().on_committed({});
       ok::observability::log_event(ok::observability::Level::info, "stopped");
       ok::observability::flush_logging();

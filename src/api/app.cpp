@@ -1,5 +1,6 @@
 #include "api/app.hpp"
 
+#include "audit/entry.hpp"
 #include "errors/problem.hpp"
 #include "http/target.hpp"
 #include "observability/log.hpp"
@@ -7,6 +8,7 @@
 #include "util/ids.hpp"
 
 #include <fmt/format.h>
+#include <boost/json/parse.hpp>
 
 #include <chrono>
 #include <future>
@@ -133,18 +135,24 @@ std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcom
   const auto& route = *match.route;
   outcome.route_label = route.path_template.c_str();
   outcome.metrics_row = route.handler.metrics_row;
+  if (!match.params.empty()) outcome.item_id = match.params.back().second;
 
   auto pending =
       std::make_unique<Pending>(Pending{&route.handler, RequestContext(request, std::move(match.params), services_)});
   if (route.handler.authenticated) {
+    outcome.audited = settings_.audit;
     auth::Principal principal;
+    auth::AuthFailure why;
     if (const auto* failure =
-            services_.authenticator.check(request.header("authorization"), util::now_ms(), principal)) {
+            services_.authenticator.check(request.header("authorization"), util::now_ms(), principal, &why)) {
+      outcome.org_id = why.org_id;
+      if (outcome.audited) outcome.auth_failure = std::move(why);
       rate_limit_failure(request, outcome);  // may turn the 401 into a 429
       early = render_error(*failure, request.trace_id);
       return nullptr;
     }
     outcome.org_id = principal.org.str();
+    if (outcome.audited) outcome.principal = principal;
     rate_limit(principal, outcome);
     pending->context.set_principal(std::move(principal));
   }
@@ -282,7 +290,63 @@ http::Response App::finish_deferred(http::Exchange& exchange, std::exception_ptr
 
 void App::conclude(const http::Request& request, Begun& begun) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun.started).count();
+  if (begun.outcome.audited && journal_) record(request, begun);
   finish(request, begun.response, begun.outcome, seconds);
+}
+
+namespace {
+
+// The id a create answered with (the entity it made), from the top level of its body.
+std::string created_id(const http::Response& response) {
+  boost::system::error_code ec;
+  const auto body = boost::json::parse(response.body, ec);
+  if (ec || !body.is_object()) return {};
+  const auto* id = body.as_object().if_contains("id");
+  return id && id->is_string() ? std::string(id->as_string()) : std::string();
+}
+
+}  // namespace
+
+void App::record(const http::Request& request, Begun& begun) {
+  const auto& outcome = begun.outcome;
+  const auto& response = begun.response;
+  audit::Entry e;
+  e.ts_ms = util::now_ms();
+  e.client_ip = request.remote_address;
+  if (auto ua = request.header("user-agent")) e.user_agent = *ua;
+  e.method = request.method;
+  e.path_template = outcome.route_label;
+  e.path = request.path;
+  if (const auto q = request.target.find('?'); q != std::string::npos) e.query = request.target.substr(q + 1);
+  e.status = response.status;
+  e.trace_id = request.trace_id;
+  e.org_id = outcome.org_id;
+  if (outcome.principal) {
+    e.principal_id = outcome.principal->id;
+    e.principal_kind = outcome.principal->kind_name();
+    e.token_id = outcome.principal->token_id;
+  } else if (outcome.auth_failure) {
+    e.kind = audit::Entry::Kind::authentication;
+    e.outcome = outcome.auth_failure->outcome;
+    e.auth_type = outcome.auth_failure->type;
+    e.principal_id = outcome.auth_failure->principal_id;
+    e.principal_kind = outcome.auth_failure->principal_kind;
+    e.token_id = outcome.auth_failure->token_id;
+  }
+  e.entity_id = outcome.item_id;
+  if (request.method == "POST" && response.status == 201) {
+    if (auto id = created_id(response); !id.empty()) e.entity_id = std::move(id);
+  }
+  try {
+    journal_->append(store::AuditRecord{.org_id = e.org_id, .ts_ms = e.ts_ms, .entry = audit::encode(e)});
+  } catch (const std::exception& error) {
+    // What was done is logged with the trace id; the client hears the server could not finish
+    // (a change it made may have been kept).
+    observability::log_event(observability::Level::error, "audit record not written; answer withheld", request.trace_id,
+                             fmt::format("status {} replaced by 503: {}", response.status, error.what()));
+    begun.response = render_error(errors::ApiError::unavailable("The audit log could not be written; retry later."),
+                                  request.trace_id);
+  }
 }
 
 http::Response App::handle(http::Request& request) {
@@ -290,9 +354,10 @@ http::Response App::handle(http::Request& request) {
   if (begun.deferred) {
     std::promise<std::exception_ptr> ended;
     start_deferred(begun, [&ended](std::exception_ptr error) { ended.set_value(error); });
-    return finish_deferred(begun, ended.get_future().get());
+    begun.response = finish_deferred(begun, ended.get_future().get());
+  } else if (begun.pending) {
+    begun.response = complete(begun);
   }
-  if (begun.pending) return complete(begun);
   return std::move(begun.response);
 }
 

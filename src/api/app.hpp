@@ -4,6 +4,7 @@
 // place where failures become problem+json, get logged with their trace id and counted.
 
 #include "api/context.hpp"
+#include "audit/journal.hpp"
 #include "errors/api_error.hpp"
 #include "http/application.hpp"
 #include "http/request.hpp"
@@ -64,6 +65,11 @@ class App final : public http::Application {
     std::size_t metrics_row = 0;
     std::string org_id;
     RateDecisions rate;  // every budget checked, for the RateLimit-Policy and RateLimit headers
+    // For the audit record: set once authentication was tried (an authenticated route).
+    bool audited = false;
+    std::optional<auth::Principal> principal;
+    std::optional<auth::AuthFailure> auth_failure;
+    std::string item_id;  // the route's last path parameter: the entity the request names
   };
   // A request admitted (routed, authenticated, within budget) whose handler has not run.
   struct Pending {
@@ -106,6 +112,8 @@ class App final : public http::Application {
   Services& services() { return services_; }
   // Connects the data-plane hub (before serving): handlers then tell it what they changed.
   void attach_hub(cluster::Hub& hub) { services_.hub = &hub; }
+  // Where audit records go (before serving); none: requests are not recorded (unit tests).
+  void attach_journal(audit::Journal& journal) { journal_ = &journal; }
   // Every route as "METHOD template", for docs and the inventory test.
   std::vector<std::string> route_table() const;
 
@@ -128,6 +136,9 @@ class App final : public http::Application {
   void rate_limit_failure(const http::Request& request, Outcome& outcome);
   http::Response render_error(const errors::ApiError& error, std::uint64_t trace_id);
   void finish(const http::Request& request, http::Response& response, const Outcome& outcome, double seconds);
+  // Writes the audit record of a concluded request to the journal; when that fails, the
+  // answer becomes a 503 (no answer leaves without its record).
+  void record(const http::Request& request, Begun& begun);
 
   Settings settings_;
   Caches caches_;
@@ -135,6 +146,7 @@ class App final : public http::Application {
   auth::Generations& generations_;
   http::Router<RouteSpec> router_;
   std::unique_ptr<observability::Metrics> metrics_;
+  audit::Journal* journal_ = nullptr;
 };
 
 }  // namespace ok::api

@@ -26,6 +26,9 @@ struct Settings {
   RateLimits rate_limits;
   // Memory for rendered list pages (api/generation_cache.hpp); 0 turns that cache off.
   std::size_t list_cache_mib = 16;
+  // Every authenticated request and failed authentication gets an audit record, durable
+  // before its answer leaves (docs/AUDIT.md). Off only for comparison in benchmarks.
+  bool audit = true;
 };
 
 }  // namespace ok::api

@@ -4,7 +4,10 @@
 #include "util/ids.hpp"
 
 #include <fmt/format.h>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <stdexcept>
 
 #include <algorithm>
 #include <array>
@@ -179,6 +182,44 @@ std::string to_cef(const Entry& e) {
         f.value);
   }
   return line;
+}
+
+std::string encode(const Entry& e) {
+  boost::json::array a;
+  a.reserve(18);
+  a.emplace_back(e.kind == Entry::Kind::access ? "access" : "authentication");
+  a.emplace_back(e.ts_ms);
+  for (const auto* s : {&e.org_id, &e.principal_id, &e.principal_kind, &e.token_id, &e.client_ip, &e.user_agent,
+                        &e.method, &e.path_template, &e.path, &e.query}) {
+    a.emplace_back(*s);
+  }
+  a.emplace_back(e.status);
+  a.emplace_back(e.trace_id);
+  for (const auto* s : {&e.entity_id, &e.outcome, &e.auth_type}) a.emplace_back(*s);
+  return boost::json::serialize(a);
+}
+
+Entry decode(std::string_view text) {
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(text, ec);
+  const auto* a = parsed.if_array();
+  if (ec || !a || a->size() != 17) throw std::invalid_argument("not an encoded audit entry");
+  try {
+    Entry e;
+    e.kind = a->at(0).as_string() == "access" ? Entry::Kind::access : Entry::Kind::authentication;
+    e.ts_ms = a->at(1).to_number<std::int64_t>();
+    std::size_t i = 2;
+    for (auto* s : {&e.org_id, &e.principal_id, &e.principal_kind, &e.token_id, &e.client_ip, &e.user_agent, &e.method,
+                    &e.path_template, &e.path, &e.query}) {
+      *s = a->at(i++).as_string();
+    }
+    e.status = a->at(i++).to_number<unsigned>();
+    e.trace_id = a->at(i++).to_number<std::uint64_t>();
+    for (auto* s : {&e.entity_id, &e.outcome, &e.auth_type}) *s = a->at(i++).as_string();
+    return e;
+  } catch (const std::exception&) {
+    throw std::invalid_argument("not an encoded audit entry");
+  }
 }
 
 std::string canonical_json(const boost::json::object& event) {

@@ -58,6 +58,13 @@ std::string to_cef(const Entry& entry);
 // The signed entry as the receiver gets it: one line of CEF, or one JSON document (no newline).
 std::string render_signed(const Entry& entry, Format format, const std::string& private_pem);
 
+// The entry as stored (store::AuditRecord::entry) and read back: a JSON array of its fields in
+// declaration order. Not a delivery format, so that rendering (and signing, with whatever key
+// is active at delivery) happens once per delivery, not on the request path.
+std::string encode(const Entry& entry);
+// Throws std::invalid_argument for text encode() did not write.
+Entry decode(std::string_view text);
+
 // What the signature covers for a JSON event (see above).
 std::string canonical_json(const boost::json::object& event);
 

@@ -23,11 +23,16 @@ Principal Authenticator::authenticate(std::optional<std::string_view> header, st
 }
 
 const errors::ApiError* Authenticator::check(std::optional<std::string_view> header, std::int64_t now_ms,
-                                             Principal& principal) {
+                                             Principal& principal, AuthFailure* why) {
+  AuthFailure ignored;
+  if (!why) why = &ignored;
   if (!header) return &unauthenticated();
   const auto token = bearer_token(*header);
   if (!token || token->empty()) return &unauthenticated();
-  if (!token_kind(*token)) return &invalid_credentials();
+  const auto kind = token_kind(*token);
+  if (!kind) return &invalid_credentials();
+  why->type = *kind == TokenKind::personal ? "PAT" : "SPAT";
+  why->outcome = "NOT_FOUND";
 
   const std::string hash = hash_token(*token);
   Shard& shard = shard_for(hash);
@@ -60,8 +65,13 @@ const errors::ApiError* Authenticator::check(std::optional<std::string_view> hea
   }
 
   const auto& t = cached->lookup.token;
-  if (!hashes_equal(t.token_hash, hash) || !cached->lookup.owner_exists || t.revoked_at ||
-      (t.expires_at != 0 && t.expires_at <= now_ms)) {
+  if (!hashes_equal(t.token_hash, hash)) return &invalid_credentials();
+  if (!cached->lookup.owner_exists || t.revoked_at || (t.expires_at != 0 && t.expires_at <= now_ms)) {
+    why->outcome = cached->lookup.owner_exists && !t.revoked_at ? "TOKEN_EXPIRED" : "DISABLED";
+    why->org_id = t.org_id;
+    why->token_id = t.id;
+    why->principal_id = t.owner_id;
+    why->principal_kind = t.owner_kind == store::PrincipalKind::user ? "user" : "system_account";
     return &invalid_credentials();
   }
 

@@ -25,6 +25,18 @@
 
 namespace ok::auth {
 
+// Why an authentication failed, in Konnect's audit terms (AUTHENTICATION_OUTCOME_<outcome>,
+// AUTHENTICATION_TYPE_<type>), and whose token it was when that is known (an expired or
+// revoked token still names its organization).
+struct AuthFailure {
+  const char* outcome = "INVALID";  // INVALID, NOT_FOUND, TOKEN_EXPIRED, DISABLED
+  const char* type = "INVALID";     // INVALID, PAT, SPAT
+  std::string org_id;
+  std::string token_id;
+  std::string principal_id;
+  std::string principal_kind;
+};
+
 class Authenticator {
  public:
   Authenticator(store::Store& store, Generations& generations)
@@ -36,8 +48,9 @@ class Authenticator {
   // The same without exceptions, for the request path where most failures are expected
   // (a flood of bad tokens must be cheap to refuse): fills `principal` and returns nullptr,
   // or returns the 401 to answer.
+  // `why`, when given, is filled on failure.
   const errors::ApiError* check(std::optional<std::string_view> authorization_header, std::int64_t now_ms,
-                                Principal& principal);
+                                Principal& principal, AuthFailure* why = nullptr);
 
   // Every role assignment that applies to the principal (direct and through its teams).
   std::shared_ptr<const std::vector<store::RoleAssignment>> roles(const Principal& principal);

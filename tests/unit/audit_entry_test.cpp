@@ -136,3 +136,32 @@ TEST(AuditEntry, FormatsAreTheSpecsNames) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(AuditEntry, EncodeAndDecodeKeepEveryField) {
+  auto entry = access_entry();
+  entry.kind = Entry::Kind::authentication;
+  entry.outcome = "TOKEN_EXPIRED";
+  entry.auth_type = "SPAT";
+  entry.user_agent = "tab\there, newline\nhere, quote \" and é";
+  const auto text = ok::audit::encode(entry);
+  // A journal line holds it: no raw tab or newline.
+  EXPECT_EQ(text.find('\t'), std::string::npos);
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  const auto back = ok::audit::decode(text);
+  EXPECT_EQ(ok::audit::to_cef(back), ok::audit::to_cef(entry));
+  EXPECT_EQ(ok::audit::to_json(back), ok::audit::to_json(entry));
+  EXPECT_EQ(back.trace_id, entry.trace_id);
+  EXPECT_EQ(back.user_agent, entry.user_agent);
+  EXPECT_EQ(back.query, entry.query);
+  EXPECT_EQ(back.kind, Entry::Kind::authentication);
+}
+
+TEST(AuditEntry, DecodeRefusesWhatEncodeDidNotWrite) {
+  for (const char* text : {"", "[", "{}", "[1,2]", "not json", R"(["access"])"}) {
+    EXPECT_THROW(ok::audit::decode(text), std::invalid_argument) << text;
+  }
+}
+
+}  // namespace

@@ -2,6 +2,7 @@
 
 #include "api/app.hpp"
 #include "api/responses.hpp"
+#include "audit/delivery.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/pem.hpp"
 #include "errors/api_error.hpp"
@@ -117,8 +118,9 @@ http::Response get_webhook_status(RequestContext& ctx) {
                  {"last_attempt_at", std::string(kNever)},
                  {"last_response_code", 0},
                  {"last_response_message", ""}};
-  if (auto json = ctx.store().audit().setting(ctx.org(), "delivery")) {
-    const auto delivery = bj::parse(*json).as_object();
+  // Before its first answer, delivery's state holds only the batch it is sending.
+  const auto json = ctx.store().audit().setting(ctx.org(), "delivery");
+  if (const auto delivery = json ? bj::parse(*json).as_object() : bj::object{}; delivery.contains("last_attempt_at")) {
     out["last_attempt_at"] = format_time(delivery.at("last_attempt_at").to_number<std::int64_t>());
     out["last_response_code"] = delivery.at("last_response_code");
     out["last_response_message"] = delivery.at("last_response_message");
@@ -127,19 +129,11 @@ http::Response get_webhook_status(RequestContext& ctx) {
   return json_response(200, out);
 }
 
-store::AuditSigningKey new_signing_key() {
-  const auto pair = crypto::generate_ed25519();
-  return {.kid = crypto::sha1_hex(pair.public_raw),
-          .private_pem = pair.private_pem,
-          .public_raw = util::base64url_encode(pair.public_raw),
-          .created_at = util::now_ms()};
-}
-
 // Public: the keys only verify. Every key ever used is listed, so that entries signed before
 // a rotation still verify.
 http::Response get_jwks(RequestContext& ctx) {
   auto& audit = ctx.store().audit();
-  audit.active_signing_key(new_signing_key);
+  audit.active_signing_key(ok::audit::make_signing_key);
   bj::array keys;
   for (const auto& k : audit.signing_keys()) {
     keys.push_back(

@@ -277,6 +277,22 @@ CREATE TABLE audit_signing_keys (
   retired_at BIGINT
 );
 )sql"},
+      {7, "audit logs: the records in blocks of consecutive ones per organization, the journals read", R"sql(
+CREATE TABLE audit_records (
+  seq BIGINT PRIMARY KEY,
+  last_seq BIGINT NOT NULL,
+  org_id TEXT NOT NULL,
+  first_ts BIGINT NOT NULL,
+  last_ts BIGINT NOT NULL,
+  entries TEXT NOT NULL
+);
+CREATE INDEX audit_records_org_seq ON audit_records (org_id, last_seq);
+
+CREATE TABLE audit_journals (
+  journal TEXT PRIMARY KEY,
+  read_to BIGINT NOT NULL
+);
+)sql"},
   };
   return all;
 }

@@ -97,7 +97,8 @@ const std::vector<std::string>& copied_tables() {
       "config_references",      "config_tags",
       "dp_client_certificates", "data_plane_nodes",
       "cluster_identity",       "audit_settings",
-      "audit_signing_keys",
+      "audit_signing_keys",     "audit_records",
+      "audit_journals",
   };
   return tables;
 }
