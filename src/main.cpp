@@ -335,6 +335,13 @@ int main(int argc, char** argv) {
       "cluster-certificate", "Print the cluster listener's generated certificate (PEM), for data planes to trust");
   add_database(cluster_certificate);
 
+  // audit rotate-key
+  auto* audit = cli.add_subcommand("audit", "Manage the audit log");
+  audit->require_subcommand(1);
+  auto* audit_rotate = audit->add_subcommand(
+      "rotate-key", "Sign audit entries with a new Ed25519 key from now on; old keys stay in the JWKS to verify");
+  add_database(audit_rotate);
+
   // org create
   auto* org = cli.add_subcommand("org", "Manage organizations");
   org->require_subcommand(1);
@@ -400,6 +407,13 @@ int main(int argc, char** argv) {
     if (*cluster_certificate) {
       auto store = ok::store::open_store(database, true);
       std::cout << generated_cluster_identity(*store, {}).first;
+      return 0;
+    }
+    if (*audit_rotate) {
+      auto store = ok::store::open_store(database, true);
+      const auto key = ok::audit::make_signing_key();
+      store->audit().rotate_signing_key(key);
+      std::cout << boost::json::serialize(boost::json::object{{"kid", key.kid}}) << std::endl;
       return 0;
     }
     if (*org_create) {

@@ -1,5 +1,6 @@
 #include "audit/delivery.hpp"
 
+#include "audit/destinations.hpp"
 #include "audit/entry.hpp"
 #include "cluster/payload.hpp"  // gzip
 #include "crypto/ed25519.hpp"
@@ -100,9 +101,18 @@ bool Delivery::run_once() {
   return sent;
 }
 
+// The webhook's receiver (its destination's, when it names one), when it is enabled.
+std::optional<bj::object> Delivery::receiver_of(const store::OrgId& org, const std::string& webhook_json) {
+  auto webhook = parse_object(webhook_json);
+  if (!webhook) return std::nullopt;
+  auto receiver = effective_receiver(store_.audit(), org, *webhook);
+  if (!receiver || !enabled(*receiver)) return std::nullopt;
+  return receiver;
+}
+
 bool Delivery::deliver(const store::OrgId& org, const std::string& webhook_json) {
-  const auto webhook = parse_object(webhook_json);
-  if (!webhook || !enabled(*webhook)) return false;
+  const auto webhook = receiver_of(org, webhook_json);
+  if (!webhook) return false;
   auto& backoff = backoff_[org.str()];
   if (std::chrono::steady_clock::now() < backoff.next_try) return false;
   const auto state = parse_object(store_.audit().setting(org, kDelivery)).value_or(bj::object{});
@@ -151,8 +161,8 @@ bool Delivery::replay(const store::OrgId& org, const std::string& webhook_json) 
   if (!job) return false;
   const auto status = string_of(*job, "status");
   if (status != "accepted" && status != "pending" && status != "running") return false;
-  const auto webhook = parse_object(webhook_json);
-  if (!webhook || !enabled(*webhook)) return false;  // it waits, accepted, for a receiver
+  const auto webhook = receiver_of(org, webhook_json);
+  if (!webhook) return false;  // it waits, accepted, for a receiver
   auto& backoff = replay_backoff_[org.str()];
   if (std::chrono::steady_clock::now() < backoff.next_try) return false;
 

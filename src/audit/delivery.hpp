@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -56,6 +57,7 @@ class Delivery {
     std::chrono::steady_clock::time_point next_try{};
     std::chrono::milliseconds pause{0};
   };
+  std::optional<boost::json::object> receiver_of(const store::OrgId& org, const std::string& webhook_json);
   bool deliver(const store::OrgId& org, const std::string& webhook_json);
   bool replay(const store::OrgId& org, const std::string& webhook_json);
   // POSTs the records as one batch in the webhook's format; a failure lengthens `backoff`.

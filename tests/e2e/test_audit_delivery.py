@@ -372,3 +372,35 @@ def test_a_receiver_s_certificate_is_verified_unless_the_webhook_skips_it(start_
         wait_for(lambda: trace in [e["trace_id"] for e in events(receiver, "json")], what="delivery over TLS")
     finally:
         receiver.close()
+
+
+def test_a_webhook_pointing_at_a_destination_delivers_there(start_server, receiver):
+    server = start_server(*RETRY)
+    org = server.create_org(uniq("audit-destination"))
+    made = server.request("POST", "/v2/audit-log-destinations", token=org["token"], json={
+        "name": "siem", "endpoint": receiver.url, "log_format": "cps", "authorization": "Bearer from-destination"})
+    assert made.status_code == 201, made.text
+    resp = server.request("PATCH", "/v2/audit-log-webhook", token=org["token"],
+                          json={"audit_log_destination_id": made.json()["id"], "enabled": True})
+    assert resp.status_code == 200, resp.text
+    trace = trace_of(server.request("GET", "/v2/control-planes", token=org["token"]))
+    wait_for(lambda: trace in [e["trace_id"] for e in events(receiver, "cps")], what="delivery to the destination")
+    assert all(h["Authorization"] == "Bearer from-destination" for h, _ in receiver.batches)
+    assert verify(server, receiver, "cps") == len(receiver.lines())
+
+
+def test_after_a_key_rotation_old_and_new_entries_verify(start_server, receiver):
+    server = start_server(*RETRY)
+    org = server.create_org(uniq("audit-rotation"))
+    enable_webhook(server, org, receiver.url)
+    first = trace_of(server.request("GET", "/v2/control-planes", token=org["token"]))
+    wait_for(lambda: first in [e["trace_id"] for e in events(receiver, "json")], what="the first entry")
+    old_kid = receiver.batches[-1][0]["X-Audit-Key-Id"]
+    new_kid = json.loads(server.cli("audit", "rotate-key", "--database", server.database).stdout)["kid"]
+    assert new_kid != old_kid
+    second = trace_of(server.request("GET", "/v2/control-planes", token=org["token"]))
+    wait_for(lambda: second in [e["trace_id"] for e in events(receiver, "json")], what="an entry after rotation")
+    assert receiver.batches[-1][0]["X-Audit-Key-Id"] == new_kid
+    kids = [k["kid"] for k in server.request("GET", "/v2/audit-log-webhook/jwks.json").json()["keys"]]
+    assert old_kid in kids and new_kid in kids
+    assert verify(server, receiver, "json") == len(receiver.lines())

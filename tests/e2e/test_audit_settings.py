@@ -147,7 +147,9 @@ def test_only_admins_see_audit_settings_and_each_organization_its_own(server, or
     denied = "Insufficient permissions: role [Admin] on [Audit Logs] is required."
     for method, path, body in (("GET", "/v2/audit-log-webhook", None), ("PATCH", "/v2/audit-log-webhook", {}),
                                ("GET", "/v2/audit-log-webhook/status", None),
-                               ("GET", "/v2/audit-log-replay-job", None), ("PUT", "/v2/audit-log-replay-job", {})):
+                               ("GET", "/v2/audit-log-replay-job", None), ("PUT", "/v2/audit-log-replay-job", {}),
+                               ("GET", "/v2/audit-log-destinations", None),
+                               ("POST", "/v2/audit-log-destinations", {})):
         assert_problem(req(server, member, method, path, json=body), 403, denied)
     teams = ok(req(server, org, "GET", "/v3/teams", params={"page[size]": 1000}))["data"]
     read_only = next(t for t in teams if t["name"] == "Organization Admin (Read Only)")
@@ -159,3 +161,116 @@ def test_only_admins_see_audit_settings_and_each_organization_its_own(server, or
         "role_name": "Admin", "entity_type_name": "Audit Logs", "entity_id": "*", "entity_region": "*"}), 201)
     assert ok(req(server, member, "GET", "/v2/audit-log-webhook"))["endpoint"] == "https://mine.example/audit"
     assert_problem(server.request("GET", "/v2/audit-log-webhook"), 401)
+
+
+# --- destinations
+
+def destination(name, **extra):
+    return dict({"name": name, "endpoint": "https://siem.example/" + name, "log_format": "json",
+                 "authorization": "Bearer " + name}, **extra)
+
+
+def test_a_destination_is_created_read_changed_and_deleted(server):
+    acme = server.create_org(uniq("dest"))
+    made = ok(req(server, acme, "POST", "/v2/audit-log-destinations", json=destination("siem")), 201)
+    validate_response(made, "AuditLogDestinationSingle", SPEC)
+    assert made["name"] == "siem" and made["log_format"] == "json" and made["skip_ssl_verification"] is False
+    assert "authorization" not in made and "Bearer siem" not in str(made)
+    path = "/v2/audit-log-destinations/" + made["id"]
+    assert ok(req(server, acme, "GET", path)) == made
+
+    changed = ok(req(server, acme, "PATCH", path, json={"log_format": "cef", "skip_ssl_verification": True}))
+    assert changed["log_format"] == "cef" and changed["skip_ssl_verification"] is True
+    assert changed["name"] == "siem" and changed["endpoint"] == made["endpoint"]
+    assert changed["created_at"] == made["created_at"]
+    validate_response(changed, "AuditLogDestinationSingle", SPEC)
+
+    # Another organization cannot tell it exists.
+    other = server.create_org(uniq("dest-other"))
+    for method, body in (("GET", None), ("PATCH", {"name": "x"}), ("DELETE", None)):
+        assert_problem(req(server, other, method, path, json=body), 404)
+    assert ok(req(server, other, "GET", "/v2/audit-log-destinations"))["data"] == []
+
+    ok(req(server, acme, "DELETE", path), 204)
+    assert_problem(req(server, acme, "GET", path), 404)
+    assert_problem(req(server, acme, "DELETE", path), 404)
+    assert_problem(req(server, acme, "GET", "/v2/audit-log-destinations/not-a-uuid"), 400)
+
+
+def test_every_invalid_field_of_a_destination_is_listed(server):
+    acme = server.create_org(uniq("dest-invalid"))
+    body = assert_problem(req(server, acme, "POST", "/v2/audit-log-destinations", json={}), 400)
+    for field in ("name", "endpoint", "log_format", "authorization"):
+        assert param(body, field)["rule"] == "required"
+    body = assert_problem(req(server, acme, "POST", "/v2/audit-log-destinations", json={
+        "name": "", "endpoint": "ftp://x", "log_format": "xml", "authorization": "", "skip_ssl_verification": "no",
+        "id": "mine"}), 400)
+    assert param(body, "name")["rule"] == "min_length"
+    assert param(body, "endpoint")["rule"] == "invalid"
+    assert param(body, "log_format")["rule"] == "enum" and param(body, "log_format")["choices"] == ["cef", "json", "cps"]
+    assert param(body, "authorization")["rule"] == "min_length"
+    assert param(body, "skip_ssl_verification")["rule"] == "is_boolean"
+    assert param(body, "id")["rule"] == "unknown_property"
+    assert ok(req(server, acme, "GET", "/v2/audit-log-destinations"))["data"] == []
+    made = ok(req(server, acme, "POST", "/v2/audit-log-destinations", json=destination("a")), 201)
+    body = assert_problem(req(server, acme, "PATCH", "/v2/audit-log-destinations/" + made["id"],
+                              json={"endpoint": "not a url"}), 400)
+    assert param(body, "endpoint")["rule"] == "invalid"
+
+
+def test_names_are_unique_and_a_destination_in_use_is_not_deleted(server):
+    acme = server.create_org(uniq("dest-conflict"))
+    first = ok(req(server, acme, "POST", "/v2/audit-log-destinations", json=destination("one")), 201)
+    second = ok(req(server, acme, "POST", "/v2/audit-log-destinations", json=destination("two")), 201)
+    assert_problem(req(server, acme, "POST", "/v2/audit-log-destinations", json=destination("one")), 409)
+    assert_problem(req(server, acme, "PATCH", "/v2/audit-log-destinations/" + second["id"], json={"name": "one"}), 409)
+    # Renaming to its own name is no conflict.
+    ok(req(server, acme, "PATCH", "/v2/audit-log-destinations/" + first["id"], json={"name": "one"}))
+
+    # The webhook points at it (Audit Logs v3's audit_log_destination_id).
+    webhook = ok(req(server, acme, "PATCH", "/v2/audit-log-webhook",
+                     json={"audit_log_destination_id": first["id"], "enabled": True}))
+    assert webhook["audit_log_destination_id"] == first["id"] and webhook["enabled"] is True
+    status = ok(req(server, acme, "GET", "/v2/audit-log-webhook/status"))
+    assert status["webhook_status"] == "active"
+    assert_problem(req(server, acme, "DELETE", "/v2/audit-log-destinations/" + first["id"]), 409)
+    body = assert_problem(req(server, acme, "PATCH", "/v2/audit-log-webhook",
+                              json={"audit_log_destination_id": "00000000-0000-4000-8000-000000000000"}), 400)
+    assert param(body, "audit_log_destination_id")["rule"] == "missing_reference"
+    body = assert_problem(req(server, acme, "PATCH", "/v2/audit-log-webhook",
+                              json={"audit_log_destination_id": "nope"}), 400)
+    assert param(body, "audit_log_destination_id")["rule"] == "is_uuid"
+    # Pointed elsewhere (null removes the pointer), it can go.
+    ok(req(server, acme, "PATCH", "/v2/audit-log-webhook", json={"audit_log_destination_id": None, "enabled": False}))
+    ok(req(server, acme, "DELETE", "/v2/audit-log-destinations/" + first["id"]), 204)
+
+
+def test_destinations_are_paged_with_cursors_and_filtered_by_name(server):
+    acme = server.create_org(uniq("dest-pages"))
+    names = ["dest-%02d" % i for i in range(25)] + ["other"]
+    for name in names:
+        ok(req(server, acme, "POST", "/v2/audit-log-destinations", json=destination(name)), 201)
+    seen, page = [], ok(req(server, acme, "GET", "/v2/audit-log-destinations", params={"page[size]": 10}))
+    assert page["meta"]["previous"] is None and page["meta"]["size"] == 10
+    validate_response(page, "AuditLogDestinationCollection", SPEC)
+    pages = [page]
+    while True:
+        seen += [d["name"] for d in page["data"]]
+        if page["meta"]["next"] is None:
+            break
+        page = ok(req(server, acme, "GET", page["meta"]["next"]))
+        pages.append(page)
+    assert seen == names and len(pages) == 3
+    back = ok(req(server, acme, "GET", pages[2]["meta"]["previous"]))
+    assert back["data"] == pages[1]["data"]
+
+    filtered = ok(req(server, acme, "GET", "/v2/audit-log-destinations", params={"filter[name][contains]": "dest-1"}))
+    assert [d["name"] for d in filtered["data"]] == ["dest-%02d" % i for i in range(10, 20)]
+    exact = ok(req(server, acme, "GET", "/v2/audit-log-destinations", params={"filter[name]": "other"}))
+    assert [d["name"] for d in exact["data"]] == ["other"]
+
+    body = assert_problem(req(server, acme, "GET", "/v2/audit-log-destinations", params={
+        "page[size]": 0, "page[after]": "!!", "filter[endpoint]": "x"}), 400)
+    assert param(body, "page[size]")["rule"] == "min"
+    assert param(body, "page[after]")["rule"] == "invalid"
+    assert param(body, "filter[endpoint]")["rule"] == "invalid"

@@ -1,5 +1,9 @@
 #include "api/audit/routes.hpp"
 
+#include "api/audit/common.hpp"
+#include "api/audit/destinations.hpp"
+#include "audit/destinations.hpp"
+
 #include "api/app.hpp"
 #include "api/responses.hpp"
 #include "audit/delivery.hpp"
@@ -15,22 +19,9 @@
 #include <array>
 
 namespace ok::api::audit {
-namespace {
-
-namespace bj = boost::json;
-using schema::Field;
-using schema::Kind;
-
-// Go's zero time, which Konnect shows for a setting never made ("initial value" in the spec).
-constexpr std::string_view kNever = "0001-01-01T00:00:00Z";
-constexpr std::int64_t kReplayWindowMs = 7LL * 24 * 3600 * 1000;  // "within the last 7 days"
-constexpr std::string_view kWebhook = "webhook";
-constexpr std::string_view kReplayJob = "replay_job";
 
 std::string format_time(std::int64_t ms) { return ms == 0 ? std::string(kNever) : util::format_rfc3339_ms(ms); }
 
-// Reading audit settings takes what changing them takes: the webhook's endpoint and the
-// replay windows say where an organization's trail goes.
 void require_audit_admin(RequestContext& ctx) { ctx.authorize({auth::kAuditLogs, auth::Verb::update, ""}); }
 
 std::string http_url_check(std::string_view value) {
@@ -40,6 +31,16 @@ std::string http_url_check(std::string_view value) {
   }
   return {};
 }
+
+namespace {
+
+namespace bj = boost::json;
+using schema::Field;
+using schema::Kind;
+
+constexpr std::int64_t kReplayWindowMs = 7LL * 24 * 3600 * 1000;  // "within the last 7 days"
+constexpr std::string_view kWebhook = "webhook";
+constexpr std::string_view kReplayJob = "replay_job";
 
 const schema::ObjectSchema& webhook_schema() {
   static const schema::ObjectSchema s{{
@@ -53,6 +54,9 @@ const schema::ObjectSchema& webhook_schema() {
       Field{.name = "enabled", .kind = Kind::boolean},
       Field{.name = "log_format", .kind = Kind::enumeration, .choices = {"cef", "json", "cps"}},
       Field{.name = "skip_ssl_verification", .kind = Kind::boolean},
+      // Audit Logs v3's pointer to a destination, whose receiver then replaces the webhook's
+      // own; null removes it.
+      Field{.name = "audit_log_destination_id", .kind = Kind::uuid, .nullable = true},
       Field{.name = "updated_at", .read_only = true},
   }};
   return s;
@@ -81,6 +85,7 @@ bj::object webhook_json(const bj::object& stored) {
                  {"log_format", stored.at("log_format")},
                  {"skip_ssl_verification", stored.at("skip_ssl_verification")},
                  {"updated_at", format_time(stored.at("updated_at").to_number<std::int64_t>())}};
+  if (const auto* id = stored.if_contains("audit_log_destination_id")) out["audit_log_destination_id"] = *id;
   return out;  // `authorization` is write-only
 }
 
@@ -93,10 +98,28 @@ http::Response update_webhook(RequestContext& ctx) {
   require_audit_admin(ctx);
   const auto body = ctx.validated_body(webhook_schema(), schema::Mode::update);
   auto webhook = stored_webhook(ctx);
-  for (const auto& [key, value] : body) webhook[key] = value;
-  if (webhook.at("enabled").as_bool() && webhook.at("endpoint").as_string().empty()) {
-    errors::InvalidParameter p{
-        .field = "enabled", .rule = errors::Rule::dependent_fields, .reason = "an enabled webhook needs an endpoint"};
+  for (const auto& [key, value] : body) {
+    if (value.is_null()) {
+      webhook.erase(key);
+    } else {
+      webhook[key] = value;
+    }
+  }
+  const auto* destination_id = webhook.if_contains("audit_log_destination_id");
+  if (destination_id && body.contains("audit_log_destination_id")) {
+    const auto destinations = ok::audit::stored_destinations(ctx.store().audit(), ctx.org());
+    if (!ok::audit::find_destination(destinations.items, destination_id->as_string())) {
+      throw errors::ApiError::bad_request(
+          errors::InvalidParameter{.field = "audit_log_destination_id",
+                                   .rule = errors::Rule::missing_reference,
+                                   .reason = "names no audit log destination of this organization"},
+          "Invalid request body.");
+    }
+  }
+  if (webhook.at("enabled").as_bool() && webhook.at("endpoint").as_string().empty() && !destination_id) {
+    errors::InvalidParameter p{.field = "enabled",
+                               .rule = errors::Rule::dependent_fields,
+                               .reason = "an enabled webhook needs an endpoint or a destination"};
     p.dependents = {"endpoint"};
     throw errors::ApiError::bad_request(std::move(p), "Invalid request body.");
   }
@@ -110,7 +133,7 @@ http::Response get_webhook_status(RequestContext& ctx) {
   require_audit_admin(ctx);
   const auto webhook = stored_webhook(ctx);
   const bool enabled = webhook.at("enabled").as_bool();
-  const bool configured = !webhook.at("endpoint").as_string().empty();
+  const bool configured = !webhook.at("endpoint").as_string().empty() || webhook.contains("audit_log_destination_id");
   bj::object out{{"webhook_enabled", enabled},
                  {"webhook_status", !configured ? "unconfigured"
                                     : enabled   ? "active"
@@ -193,6 +216,7 @@ http::Response replace_replay_job(RequestContext& ctx) {
 }  // namespace
 
 void register_routes(App& app) {
+  register_destination_routes(app);
   app.route("GET", "/v2/audit-log-webhook", get_webhook);
   app.route("PATCH", "/v2/audit-log-webhook", update_webhook);
   app.route("GET", "/v2/audit-log-webhook/status", get_webhook_status);
