@@ -310,20 +310,22 @@ std::string created_id(const http::Response& response) {
 void App::record(const http::Request& request, Begun& begun) {
   const auto& outcome = begun.outcome;
   const auto& response = begun.response;
-  audit::Entry e;
+  audit::EntryView e;
   e.ts_ms = util::now_ms();
   e.client_ip = request.remote_address;
   if (auto ua = request.header("user-agent")) e.user_agent = *ua;
   e.method = request.method;
   e.path_template = outcome.route_label;
   e.path = request.path;
-  if (const auto q = request.target.find('?'); q != std::string::npos) e.query = request.target.substr(q + 1);
+  if (const auto q = request.target.find('?'); q != std::string::npos) {
+    e.query = std::string_view(request.target).substr(q + 1);
+  }
   e.status = response.status;
   e.trace_id = request.trace_id;
   e.org_id = outcome.org_id;
   if (outcome.principal) {
     e.principal_id = outcome.principal->id;
-    e.principal_kind = outcome.principal->kind_name();
+    e.principal_kind = outcome.principal->is_user() ? "user" : "system_account";  // kind_name() is a temporary
     e.token_id = outcome.principal->token_id;
   } else if (outcome.auth_failure) {
     e.kind = audit::Entry::Kind::authentication;
@@ -334,11 +336,13 @@ void App::record(const http::Request& request, Begun& begun) {
     e.token_id = outcome.auth_failure->token_id;
   }
   e.entity_id = outcome.item_id;
+  std::string created;
   if (request.method == "POST" && response.status == 201) {
-    if (auto id = created_id(response); !id.empty()) e.entity_id = std::move(id);
+    created = created_id(response);
+    if (!created.empty()) e.entity_id = created;
   }
   try {
-    journal_->append(store::AuditRecord{.org_id = e.org_id, .ts_ms = e.ts_ms, .entry = audit::encode(e)});
+    journal_->append(e.org_id, e.ts_ms, e);
   } catch (const std::exception& error) {
     // What was done is logged with the trace id; the client hears the server could not finish
     // (a change it made may have been kept).

@@ -211,7 +211,7 @@ WebhookAnswer Delivery::send(const store::OrgId& org, const bj::object& webhook,
   std::string lines;
   for (const auto& record : records) {
     try {
-      lines += render_signed(decode(record.entry), format, key.private_pem);
+      lines += render_signed(decode(record.entry, record.org_id, record.ts_ms), format, key.private_pem);
       lines += '\n';
     } catch (const std::invalid_argument& e) {
       observability::log_event(observability::Level::error, fmt::format("audit record {} unreadable", record.seq), 0,

@@ -58,12 +58,27 @@ std::string to_cef(const Entry& entry);
 // The signed entry as the receiver gets it: one line of CEF, or one JSON document (no newline).
 std::string render_signed(const Entry& entry, Format format, const std::string& private_pem);
 
+// The same fields, borrowed from the request: what the request path encodes without copying.
+struct EntryView {
+  Entry::Kind kind = Entry::Kind::access;
+  std::int64_t ts_ms = 0;
+  std::string_view org_id, principal_id, principal_kind, token_id, client_ip, user_agent, method, path_template, path,
+      query;
+  unsigned status = 0;
+  std::uint64_t trace_id = 0;
+  std::string_view entity_id, outcome, auth_type;
+};
+EntryView view_of(const Entry& entry);
+
 // The entry as stored (store::AuditRecord::entry) and read back: a JSON array of its fields in
-// declaration order. Not a delivery format, so that rendering (and signing, with whatever key
-// is active at delivery) happens once per delivery, not on the request path.
+// declaration order but for the organization and the time, which the record holds; always valid JSON (bytes that are
+// not UTF-8 become U+FFFD). Not a delivery format, so that rendering (and signing, with whatever key is active at
+// delivery) happens once per delivery, not on the request path. encode_into appends it to `out`.
+void encode_into(std::string& out, const EntryView& entry);
 std::string encode(const Entry& entry);
-// Throws std::invalid_argument for text encode() did not write.
-Entry decode(std::string_view text);
+// The entry of a record (its organization and time given). Throws std::invalid_argument for
+// text encode() did not write.
+Entry decode(std::string_view text, std::string_view org_id, std::int64_t ts_ms);
 
 // What the signature covers for a JSON event (see above).
 std::string canonical_json(const boost::json::object& event);

@@ -4,17 +4,29 @@
 //
 // Why not the database directly: holding every answer until its record's commit costs a
 // commit round trip on the request path, and at 64 connections that wait alone took a third
-// of the authenticated reads per second (docs/BENCHMARKS.md). One append to a file, with no
-// thread hop, costs a system call. A line written is in the kernel's cache when write()
-// returns, so it survives a crash of openkonnect (SIGKILL included), though not a power cut
-// until it reaches the database (docs/AUDIT.md); the journal is read into the database every
-// `ingest_every`, and the position read to is stored in the same transaction as the records,
-// so a restart neither loses nor repeats one.
+// of the authenticated reads per second (docs/BENCHMARKS.md). Why not write(): appends from
+// several threads to one file serialize on its inode lock, and the system call was most of
+// what auditing cost a request. So each file is mapped into memory (MAP_SHARED): a record is a
+// copy into the page cache, which survives a crash of openkonnect (SIGKILL included) as a
+// write() would, though not a power cut until it reaches the database (docs/AUDIT.md). The
+// journal is read into the database every `ingest_every`, and the position read to is stored
+// in the same transaction as the records, so a restart neither loses nor repeats one.
 //
-// Files: <node>-<generation>.journal in the directory, each held under flock() by the process
-// writing it. A file no live process holds (its writer crashed) is read to its end by the
-// next process to look, then deleted: nodes of one database may share the directory.
+// Files: <node>-<generation>.journal in the directory, each `rotate_bytes` long (allocated at
+// creation) and held under flock() by the process writing it. A file no live process holds
+// (its writer crashed) is read by the next process to look, then deleted: nodes of one
+// database may share the directory.
+//
+// A file is a sequence of slots, each at a multiple of 8 bytes:
+//   u32 kSlotMagic | u32 payload length | payload | zero padding to a multiple of 8
+// with the payload "org_id TAB ts_ms TAB entry" (audit::encode's JSON, always UTF-8). A writer
+// reserves a slot (an atomic add), copies the length and the payload, and publishes the slot by
+// storing the magic last. A reader of the live file stops at the first slot not yet published;
+// in a file whose writer is gone, a slot never published (its writer died in the middle) is
+// skipped by looking for the next magic, which never occurs inside a payload (its bytes are
+// not UTF-8).
 
+#include "audit/entry.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -25,14 +37,18 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 namespace ok::audit {
+
+inline constexpr std::uint32_t kSlotMagic = 0xA5C3F00DU;  // bytes 0D F0 C3 A5: not UTF-8
 
 struct JournalOptions {
   std::filesystem::path directory;
   std::chrono::milliseconds ingest_every{100};
-  std::size_t rotate_bytes = 16 * 1024 * 1024;  // a new file once the current one is this big
+  std::size_t rotate_bytes = 16 * 1024 * 1024;  // each file's size: a new one when it is full
   std::size_t records_per_transaction = 20'000;
 };
 
@@ -45,8 +61,10 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // Appends one record (its seq is given when stored). Throws std::runtime_error when the
-  // line cannot be written whole (disk full): then the request must not be answered as done.
+  // Appends one record (its seq is given when stored). Throws std::runtime_error when it
+  // cannot be written (no room for a new file): then the request must not be answered as done.
+  void append(std::string_view org_id, std::int64_t ts_ms, const EntryView& entry);
+  // The same for a record already encoded (`entry` as audit::encode writes it).
   void append(const store::AuditRecord& record);
 
   void start();
@@ -62,17 +80,21 @@ class Journal {
  private:
   struct File;
   std::shared_ptr<File> open_file(std::uint64_t generation);
+  void write_payload(std::string_view payload);
   std::size_t ingest_file(File& file, bool finished);
+  static void release_read_pages(File& file);
+  static void populate_ahead(File& file, std::size_t ahead);
   void loop();
 
   store::Store& store_;
   JournalOptions options_;
   std::string node_;
   std::uint64_t generation_ = 0;
-  std::shared_mutex current_mutex_;  // shared: append(); exclusive: a rotation
+  std::shared_mutex current_mutex_;  // shared: an append; exclusive: a rotation
   std::shared_ptr<File> current_;
-  std::mutex ingest_mutex_;                      // one ingest() at a time
-  std::vector<std::shared_ptr<File>> finished_;  // this process's rotated files not yet deleted
+  std::mutex ingest_mutex_;  // one ingest() at a time
+  std::mutex finished_mutex_;
+  std::vector<std::shared_ptr<File>> finished_;  // this process's full files not yet stored
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -1,9 +1,9 @@
 #include "cluster/payload.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <zlib.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <iterator>
@@ -59,7 +59,8 @@ class CanonicalDigest {
   // An object's members, keys sorted, leaving out those `skip` names: the same digest as the
   // object without them, without copying the rest.
   template <typename Skip = bool (*)(std::string_view)>
-  void add_object(const bj::object& o, Skip skip = [](std::string_view) { return false; }) {
+  void add_object(
+      const bj::object& o, Skip skip = [](std::string_view) { return false; }) {
     std::vector<const bj::key_value_pair*> members;
     members.reserve(o.size());
     for (const auto& kv : o) {
@@ -163,8 +164,8 @@ std::shared_ptr<Payload> make_payload(const bj::object& config_table, double tim
 
   // The message is written around the table rather than built as an object holding it: a copy
   // of a 10 000-entity table cost more than serializing it.
-  const bj::object hashes{{"config", h.config},       {"routes", h.routes},       {"services", h.services},
-                          {"plugins", h.plugins},     {"upstreams", h.upstreams}, {"targets", h.targets}};
+  const bj::object hashes{{"config", h.config},   {"routes", h.routes},       {"services", h.services},
+                          {"plugins", h.plugins}, {"upstreams", h.upstreams}, {"targets", h.targets}};
   std::string json = R"({"type":"reconfigure","timestamp":)";
   json += bj::serialize(bj::value(timestamp));
   json += R"(,"config_table":)";
@@ -180,10 +181,10 @@ std::shared_ptr<Payload> make_payload(const bj::object& config_table, double tim
   return payload;
 }
 
-std::string gzip(std::string_view data) {
+std::string gzip(std::string_view data, int level) {
   z_stream z{};
   // windowBits 15 + 16: a gzip header and trailer rather than zlib's.
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("gzip: deflateInit2 failed");
   }
   std::string out;

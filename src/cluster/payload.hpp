@@ -51,9 +51,9 @@ std::string section_hash(const boost::json::value* value);
 // Hashes `config_table` and builds the frame.
 std::shared_ptr<Payload> make_payload(const boost::json::object& config_table, double timestamp);
 
-// gzip (RFC 1952) of `data`, and back. gunzip throws std::runtime_error for corrupt input or
-// output larger than `limit`.
-std::string gzip(std::string_view data);
+// gzip (RFC 1952) of `data` (zlib's level: 1 fastest, 9 smallest, -1 its default), and back.
+// gunzip throws std::runtime_error for corrupt input or output larger than `limit`.
+std::string gzip(std::string_view data, int level = -1);
 std::string gunzip(std::string_view data, std::size_t limit);
 
 }  // namespace ok::cluster

@@ -1,5 +1,7 @@
 #include "observability/log.hpp"
 
+#include "util/utf8.hpp"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/json/object.hpp>
@@ -54,21 +56,7 @@ namespace {
 // The access line is written by hand, with no JSON library in between: it is made once per
 // request, on the I/O thread. Its strings are a method, a route template, an organization id
 // and a client address; escaping quotes, backslashes and control characters is all JSON asks.
-void append_json_string(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-}
+using util::append_json_string;  // a header or path may carry any byte: the line stays JSON
 
 // "YYYY-MM-DDTHH:MM:SS.mmmZ": the part up to the seconds is formatted once a second per thread.
 void append_now_rfc3339(std::string& out) {

@@ -149,7 +149,7 @@ TEST(AuditEntry, EncodeAndDecodeKeepEveryField) {
   // A journal line holds it: no raw tab or newline.
   EXPECT_EQ(text.find('\t'), std::string::npos);
   EXPECT_EQ(text.find('\n'), std::string::npos);
-  const auto back = ok::audit::decode(text);
+  const auto back = ok::audit::decode(text, entry.org_id, entry.ts_ms);
   EXPECT_EQ(ok::audit::to_cef(back), ok::audit::to_cef(entry));
   EXPECT_EQ(ok::audit::to_json(back), ok::audit::to_json(entry));
   EXPECT_EQ(back.trace_id, entry.trace_id);
@@ -160,7 +160,7 @@ TEST(AuditEntry, EncodeAndDecodeKeepEveryField) {
 
 TEST(AuditEntry, DecodeRefusesWhatEncodeDidNotWrite) {
   for (const char* text : {"", "[", "{}", "[1,2]", "not json", R"(["access"])"}) {
-    EXPECT_THROW(ok::audit::decode(text), std::invalid_argument) << text;
+    EXPECT_THROW(ok::audit::decode(text, "", 0), std::invalid_argument) << text;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -63,11 +64,11 @@ TEST_F(AuditJournalTest, WhatIsAppendedIsStoredOnceInOrder) {
 }
 
 TEST_F(AuditJournalTest, ARotatedFileIsStoredThenDeletedAndNothingIsLostAcrossRotations) {
-  Journal journal(*store_, options(64));  // a new file after about every other record
+  Journal journal(*store_, options(4096));  // a new file after about a hundred records
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
-      for (int i = 0; i < 200; ++i) journal.append(record(t * 1000 + i));
+      for (int i = 0; i < 2000; ++i) journal.append(record(t * 10000 + i));
     });
   }
   std::size_t ingested = 0;
@@ -75,29 +76,42 @@ TEST_F(AuditJournalTest, ARotatedFileIsStoredThenDeletedAndNothingIsLostAcrossRo
   for (auto& w : writers) w.join();
   ingested += journal.ingest();
   ingested += journal.ingest();
-  EXPECT_EQ(ingested, 800u);
+  EXPECT_EQ(ingested, 8000u);
   EXPECT_EQ(journal_files(), 1u);  // only the current one
   const auto records = stored();
-  ASSERT_EQ(records.size(), 800u);
+  ASSERT_EQ(records.size(), 8000u);
   // Each writer's records in the order it wrote them.
   std::vector<int> last(4, -1);
   for (const auto& r : records) {
     const int n = std::stoi(r.entry.substr(1));
-    EXPECT_GT(n % 1000, last[n / 1000]);
-    last[n / 1000] = n % 1000;
+    EXPECT_GT(n % 10000, last[n / 10000]);
+    last[n / 10000] = n % 10000;
   }
 }
 
-TEST_F(AuditJournalTest, AFileItsWriterAbandonedIsStoredByTheNextProcessTornLastLineAndAll) {
+// A slot as journal.hpp lays it out, published (or not: its writer died before the magic).
+std::string slot(std::string_view payload, bool published = true) {
+  std::string out(8, '\0');
+  const std::uint32_t magic = published ? ok::audit::kSlotMagic : 0, length = payload.size();
+  std::memcpy(out.data(), &magic, 4);
+  std::memcpy(out.data() + 4, &length, 4);
+  out += payload;
+  out.resize((out.size() + 7) / 8 * 8, '\0');
+  return out;
+}
+
+TEST_F(AuditJournalTest, AFileItsWriterAbandonedIsStoredByTheNextProcessHalfWrittenSlotsAndAll) {
   fs::create_directories(dir_ / "journal");
   const auto abandoned = dir_ / "journal" / "00000000-dead-4000-8000-000000000000-000000.journal";
   {
-    std::ofstream out(abandoned);
-    out << kAcme << "\t1000\t[\"a\"]\n" << kAcme << "\t1001\t[\"b\"]\n" << kAcme << "\t10";  // died mid-line
+    std::ofstream out(abandoned, std::ios::binary);
+    out << slot(kAcme + "\t1000\t[\"a\"]")
+        << slot(kAcme + "\t1001\t[\"never finished\"]", false)          // its writer died in the middle
+        << slot(kAcme + "\t1002\t[\"b\"]") << std::string(4096, '\0');  // the rest of the file
   }
   // A file whose writer is alive (it holds the lock) is left alone.
   const auto alive = dir_ / "journal" / "00000000-a1fe-4000-8000-000000000000-000000.journal";
-  { std::ofstream(alive) << kAcme << "\t2000\t[\"c\"]\n"; }
+  { std::ofstream(alive, std::ios::binary) << slot(kAcme + "\t2000\t[\"c\"]"); }
   const int held = ::open(alive.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(held, 0);
   ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
@@ -114,7 +128,25 @@ TEST_F(AuditJournalTest, AFileItsWriterAbandonedIsStoredByTheNextProcessTornLast
   const auto records = stored();
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].entry, "[\"a\"]");
+  EXPECT_EQ(records[1].entry, "[\"b\"]");
   EXPECT_EQ(records[2].entry, "[\"c\"]");
+}
+
+TEST_F(AuditJournalTest, AnEncodedEntryIsStoredAsEncodeWritesIt) {
+  Journal journal(*store_, options());
+  ok::audit::Entry entry;
+  entry.org_id = kAcme;
+  entry.ts_ms = 1234;
+  entry.user_agent = "bytes \xff\xfe that are not UTF-8";
+  entry.trace_id = 42;
+  journal.append(entry.org_id, entry.ts_ms, ok::audit::view_of(entry));
+  EXPECT_EQ(journal.ingest(), 1u);
+  const auto records = stored();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].ts_ms, 1234);
+  const auto back = ok::audit::decode(records[0].entry, records[0].org_id, records[0].ts_ms);
+  EXPECT_EQ(back.trace_id, 42u);
+  EXPECT_EQ(back.user_agent, "bytes \xef\xbf\xbd\xef\xbf\xbd that are not UTF-8");  // U+FFFD each
 }
 
 TEST_F(AuditJournalTest, AStoppedJournalsRecordsAreAllStoredAndAStartedOneStoresOnItsOwn) {
