@@ -208,10 +208,11 @@ WebhookAnswer Delivery::send(const store::OrgId& org, const bj::object& webhook,
                              Backoff& backoff) {
   const auto format = parse_format(string_of(webhook, "log_format")).value_or(Format::cef);
   const auto key = store_.audit().active_signing_key(make_signing_key);
+  const crypto::Ed25519Signer signer(key.private_pem);
   std::string lines;
   for (const auto& record : records) {
     try {
-      lines += render_signed(decode(record.entry, record.org_id, record.ts_ms), format, key.private_pem);
+      lines += render_signed(decode(record.entry, record.org_id, record.ts_ms), format, signer);
       lines += '\n';
     } catch (const std::invalid_argument& e) {
       observability::log_event(observability::Level::error, fmt::format("audit record {} unreadable", record.seq), 0,
@@ -219,7 +220,7 @@ WebhookAnswer Delivery::send(const store::OrgId& org, const bj::object& webhook,
     }
   }
   WebhookPost post{.endpoint = string_of(webhook, "endpoint"),
-                   .body = cluster::gzip(lines),
+                   .body = cluster::gzip(lines, 1),
                    .headers = {{"Content-Type", "text/plain; charset=utf-8"},
                                {"Content-Encoding", "gzip"},
                                {"X-Audit-Key-Id", key.kid},

@@ -125,8 +125,8 @@ void write_sorted(std::string& out, const boost::json::value& v) {
   }
 }
 
-std::string signature(const std::string& payload, const std::string& private_pem) {
-  return util::base64url_encode(crypto::ed25519_sign(private_pem, payload));
+std::string signature(const std::string& payload, const crypto::Ed25519Signer& signer) {
+  return util::base64url_encode(signer.sign(payload));
 }
 
 }  // namespace
@@ -268,14 +268,14 @@ std::string canonical_json(const boost::json::object& event) {
   return out;
 }
 
-std::string render_signed(const Entry& e, Format format, const std::string& private_pem) {
+std::string render_signed(const Entry& e, Format format, const crypto::Ed25519Signer& signer) {
   if (format == Format::cef) {
     auto line = to_cef(e);
-    const auto sig = signature(line, private_pem);
+    const auto sig = signature(line, signer);
     return line + " sig=" + sig;
   }
   auto event = to_json(e);
-  event["sig"] = signature(canonical_json(event), private_pem);
+  event["sig"] = signature(canonical_json(event), signer);
   if (format == Format::cps) return boost::json::serialize(boost::json::object{{"event", std::move(event)}});
   return boost::json::serialize(event);
 }

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/ed25519.hpp"
+
 #include <boost/json/object.hpp>
 
 namespace ok::audit {
@@ -56,7 +58,7 @@ boost::json::object to_json(const Entry& entry);
 std::string to_cef(const Entry& entry);
 
 // The signed entry as the receiver gets it: one line of CEF, or one JSON document (no newline).
-std::string render_signed(const Entry& entry, Format format, const std::string& private_pem);
+std::string render_signed(const Entry& entry, Format format, const crypto::Ed25519Signer& signer);
 
 // The same fields, borrowed from the request: what the request path encodes without copying.
 struct EntryView {

@@ -35,21 +35,36 @@ Ed25519KeyPair generate_ed25519() {
   return pair;
 }
 
-std::string ed25519_sign(const std::string& private_pem, std::string_view message) {
+struct Ed25519Signer::Key {
+  handles::Key pkey;
+};
+
+Ed25519Signer::Ed25519Signer(const std::string& private_pem) : key_(std::make_unique<Key>()) {
   handles::Bio bio(BIO_new_mem_buf(private_pem.data(), static_cast<int>(private_pem.size())));
-  handles::Key key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_ED25519) throw std::runtime_error("not an Ed25519 key");
+  key_->pkey.reset(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key_->pkey || EVP_PKEY_get_base_id(key_->pkey.get()) != EVP_PKEY_ED25519) {
+    throw std::runtime_error("not an Ed25519 key");
+  }
+}
+
+Ed25519Signer::~Ed25519Signer() = default;
+
+std::string Ed25519Signer::sign(std::string_view message) const {
   MdCtx ctx(EVP_MD_CTX_new());
   std::string signature(64, '\0');
   std::size_t length = signature.size();
   // Ed25519 signs the message itself (no digest): the one-shot EVP_DigestSign.
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_->pkey.get()) != 1 ||
       EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, bytes(message),
                      message.size()) != 1) {
     throw std::runtime_error("Ed25519 signing failed");
   }
   signature.resize(length);
   return signature;
+}
+
+std::string ed25519_sign(const std::string& private_pem, std::string_view message) {
+  return Ed25519Signer(private_pem).sign(message);
 }
 
 bool ed25519_verify(std::string_view public_raw, std::string_view message, std::string_view signature) {

@@ -34,6 +34,7 @@ Entry access_entry() {
 class AuditEntryTest : public ::testing::Test {
  protected:
   ok::crypto::Ed25519KeyPair key_ = ok::crypto::generate_ed25519();
+  ok::crypto::Ed25519Signer signer_{key_.private_pem};
 
   bool verifies(const std::string& payload, const std::string& sig) const {
     std::string raw;
@@ -42,7 +43,7 @@ class AuditEntryTest : public ::testing::Test {
 };
 
 TEST_F(AuditEntryTest, ACefLineIsKonnectsWithEveryValueEscapedAndItsSignatureOverTheRest) {
-  const auto line = ok::audit::render_signed(access_entry(), Format::cef, key_.private_pem);
+  const auto line = ok::audit::render_signed(access_entry(), Format::cef, signer_);
   const std::string head =
       "Apr 14 05:39:08 konghq.com CEF:0|KongInc|Konnect|1.0|KongGateway|Ingress|1|rt=1681450748406 src=127.0.0.6 "
       "org_id=b065b594-6afc-4658-9101-5d9cf3f36b7b principal_id=87655c36-8d63-48fe-9a1e-53b28dfbc19b "
@@ -61,7 +62,7 @@ TEST_F(AuditEntryTest, ACefLineIsKonnectsWithEveryValueEscapedAndItsSignatureOve
 }
 
 TEST_F(AuditEntryTest, JsonHasTheSpecsTypesAndItsSignatureCoversTheSortedEventWithoutIt) {
-  auto event = boost::json::parse(ok::audit::render_signed(access_entry(), Format::json, key_.private_pem)).as_object();
+  auto event = boost::json::parse(ok::audit::render_signed(access_entry(), Format::json, signer_)).as_object();
   EXPECT_EQ(event.at("rt"), 1681450748406);
   EXPECT_EQ(event.at("status"), 200);
   EXPECT_EQ(event.at("severity"), 1);
@@ -79,7 +80,7 @@ TEST_F(AuditEntryTest, JsonHasTheSpecsTypesAndItsSignatureCoversTheSortedEventWi
 }
 
 TEST_F(AuditEntryTest, CpsWrapsTheSignedJsonEvent) {
-  auto wrapped = boost::json::parse(ok::audit::render_signed(access_entry(), Format::cps, key_.private_pem));
+  auto wrapped = boost::json::parse(ok::audit::render_signed(access_entry(), Format::cps, signer_));
   auto event = wrapped.at("event").as_object();
   const std::string sig(event.at("sig").as_string());
   event.erase("sig");
