@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,22 @@ def wrk(url, script, env, duration):
             "-s", str(LUA / script), url]
 
 
+def drain_seconds(db, limit=120):
+    """Seconds until delivery's cursor reaches the last record stored (the backlog the load left)."""
+    path = db[len("sqlite:"):]
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        with sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10) as c:
+            last = c.execute("SELECT COALESCE(MAX(last_seq), 0) FROM audit_records").fetchone()[0]
+            row = c.execute("SELECT body FROM audit_settings WHERE kind = 'delivery'").fetchone()
+        cursor = json.loads(row[0]).get("cursor", 0) if row else 0
+        # Records are stored every 100 ms: the last one is stored once the journal is read.
+        if cursor >= last and time.time() - t0 > 0.3:
+            return time.time() - t0
+        time.sleep(0.1)
+    return float("inf")
+
+
 def measure(workdir, db, token, ids_file, config, round_no, webhook_url):
     extra = ["--no-audit"] if config == "off" else []
     proc, port = serve(workdir, db, "%s-%d" % (config, round_no), extra)
@@ -157,8 +174,11 @@ def measure(workdir, db, token, ids_file, config, round_no, webhook_url):
                 round_no, config, scenario, fmt_num(r["rps"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p99_ms"]),
                 r["server_cores"]))
         if config == "delivered":
+            out["drain_s"] = drain_seconds(db)
             status = requests.get(base + "/v2/audit-log-webhook/status", headers=headers, timeout=10).json()
             out["webhook_status"] = status
+            log("round %d, delivered: the backlog was delivered %.1f s after the load stopped" % (
+                round_no, out["drain_s"]))
         return out
     finally:
         stop_process(proc)
@@ -239,8 +259,10 @@ def report(results, load0, load1, wall):
                 fmt_ms(mean([r["p50_ms"] for r in runs])), fmt_ms(mean([r["p99_ms"] for r in runs])),
                 mean([r["server_cores"] for r in runs]), target))
     statuses = [r["webhook_status"] for r in results["delivered"]]
-    lines += ["", "The delivered runs' webhook status at their end: %s." % "; ".join(
-        "%s, last answer %s" % (s["webhook_status"], s["last_response_code"]) for s in statuses), ""]
+    lines += ["", "The delivered runs' webhook status at their end: %s. Delivery had not kept up with the load: "
+              "what it left was delivered %s s after the load stopped (each round)." % (
+                  "; ".join("%s, last answer %s" % (s["webhook_status"], s["last_response_code"]) for s in statuses),
+                  ", ".join("%.1f" % r["drain_s"] for r in results["delivered"])), ""]
     text = "\n".join(lines) + "\n"
     os.makedirs(os.path.dirname(OUTPUT), exist_ok=True)
     with open(OUTPUT, "w") as f:

@@ -23,9 +23,13 @@
 # 7. runs bench/redis_suite.py the same way (about 1 minute): authenticated reads with the
 #    rate-limit budgets in memory against the same with --redis-url (a throwaway Redis,
 #    scripts/redis.sh); report in bench/results/redis-latest.md.
+# 8. runs bench/audit_suite.py the same way (about 3 minutes): authenticated reads and durable
+#    creates with the audit log on against --no-audit (and delivered to a local webhook), in
+#    alternating rounds; report in bench/results/audit-latest.md.
 #
 # BENCH_ONLY=base runs only step 3, BENCH_ONLY=config only step 4, BENCH_ONLY=dataplane only
-# step 5, BENCH_ONLY=postgres only step 6, BENCH_ONLY=redis only step 7 (all five: unset).
+# step 5, BENCH_ONLY=postgres only step 6, BENCH_ONLY=redis only step 7, BENCH_ONLY=audit only
+# step 8 (all six: unset).
 # OPENKONNECT_BENCH_BIN=path/to/openkonnect skips steps 2 and the build dependencies and measures
 # that binary. Other knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_SCALE, BENCH_KEEP, BENCH_OUTPUT;
 # BENCH_CONFIG_OUTPUT, BENCH_CONFIG_BUDGET for step 4; BENCH_DP_COUNT, BENCH_DP_DEBOUNCE_MS,
@@ -36,8 +40,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_ONLY=${BENCH_ONLY:-}
 case "$BENCH_ONLY" in
-  "" | base | config | dataplane | postgres | redis) ;;
-  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config', 'dataplane', 'postgres' or 'redis'" >&2; exit 2 ;;
+  "" | base | config | dataplane | postgres | redis | audit) ;;
+  *) echo "bench: BENCH_ONLY must be empty, 'base', 'config', 'dataplane', 'postgres', 'redis' or 'audit'" >&2; exit 2 ;;
 esac
 t0=$(date +%s.%N)
 
@@ -81,4 +85,5 @@ if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = config ]; then run_suite config_sui
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = dataplane ]; then run_suite dataplane_suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = postgres ]; then run_suite postgres_suite.py; fi
 if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = redis ]; then run_suite redis_suite.py; fi
+if [ -z "$BENCH_ONLY" ] || [ "$BENCH_ONLY" = audit ]; then run_suite audit_suite.py; fi
 exit "$status"
