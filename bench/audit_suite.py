@@ -38,7 +38,7 @@ import requests
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import (_started, _terminate, fmt_duration, fmt_ms, fmt_num, free_port, http_status,  # noqa: E402
+from bench_common import (_started, _terminate, cpu_s, fmt_duration, fmt_ms, fmt_num, free_port, http_status,  # noqa: E402
                           log, machine_info, parse_wrk, stop_process)
 
 ROOT = BENCH.parent
@@ -55,12 +55,6 @@ NO_LIMITS = ["--rate-limit-token", "0", "--rate-limit-org", "0", "--rate-limit-a
 CONFIGS = (("off", "--no-audit (baseline)"), ("on", "audit on, no webhook"),
            ("delivered", "audit on, delivered to a local webhook"))
 SCENARIOS = (("read", "GET /v2/control-planes/{id}"), ("create", "POST /v2/control-planes (durable 201)"))
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_nginx(workdir):

@@ -157,3 +157,10 @@ def verdict(ok):
 def _terminate(signum, frame):
     """SIGTERM/SIGINT: leave through main()'s finally, which stops what the suite started."""
     raise SystemExit("interrupted by signal %d" % signum)
+
+
+def cpu_s(pid):
+    """CPU seconds (user + system) process `pid` has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from bench_common import (_started, _terminate, fmt_duration, fmt_ms, fmt_num, free_port, http_status,  # noqa: E402
+from bench_common import (_started, _terminate, cpu_s, fmt_duration, fmt_ms, fmt_num, free_port, http_status,  # noqa: E402
                           log, machine_info, parse_wrk, stop_process)
 
 ROOT = BENCH.parent
@@ -47,12 +47,6 @@ RUNS = (("memory", "budgets in memory", []),
         ("redis_one_per_core", "budgets in Redis, --threads %d (one per core)" % CORES,
          ["redis", "--threads", str(CORES)]),
         ("memory_again", "budgets in memory, again", []))
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def redis(command, directory):

@@ -113,7 +113,7 @@ class App final : public http::Application {
   // Connects the data-plane hub (before serving): handlers then tell it what they changed.
   void attach_hub(cluster::Hub& hub) { services_.hub = &hub; }
   // Where audit records go (before serving); none: requests are not recorded (unit tests).
-  void attach_journal(audit::Journal& journal) { journal_ = &journal; }
+  void attach_journal(::ok::audit::Journal& journal) { journal_ = &journal; }
   // Every route as "METHOD template", for docs and the inventory test.
   std::vector<std::string> route_table() const;
 
@@ -146,7 +146,7 @@ class App final : public http::Application {
   auth::Generations& generations_;
   http::Router<RouteSpec> router_;
   std::unique_ptr<observability::Metrics> metrics_;
-  audit::Journal* journal_ = nullptr;
+  ::ok::audit::Journal* journal_ = nullptr;
 };
 
 }  // namespace ok::api

@@ -123,7 +123,7 @@ std::shared_ptr<Journal::File> Journal::open_file(std::uint64_t generation) {
     throw fail("allocated");
   }
   if (!file->map(PROT_READ | PROT_WRITE)) throw fail("mapped");
-  populate_ahead(*file, 1024 * 1024);
+  populate_ahead(*file, std::size_t{1} << 20);
   return file;
 }
 
@@ -263,7 +263,7 @@ std::size_t Journal::ingest() {
   if (current) {
     stored += ingest_file(*current, false);
     release_read_pages(*current);
-    populate_ahead(*current, 4 * 1024 * 1024);
+    populate_ahead(*current, std::size_t{4} << 20);
   }
   return stored;
 }
@@ -285,7 +285,7 @@ void Journal::populate_ahead(File& file, std::size_t ahead) {
 // them go (they stay in the page cache and the file), so a file's pages do not all stay
 // resident until it is full. A few MiB at a time: each call interrupts the other threads.
 void Journal::release_read_pages(File& file) {
-  constexpr std::size_t kAtLeast = 4 * 1024 * 1024;
+  constexpr std::size_t kAtLeast = std::size_t{4} << 20;
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const auto done = (file.read_to / page) * page;
   if (done < file.released + kAtLeast) return;

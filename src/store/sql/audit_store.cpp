@@ -12,7 +12,7 @@
 namespace ok::store::sql {
 namespace {
 
-constexpr std::size_t kLargestBlock = 256 * 1024 * 1024;  // 500 records of the largest request
+constexpr std::size_t kLargestBlock = std::size_t{256} << 20;  // 500 records of the largest request
 
 constexpr std::string_view kKeyColumns = "kid, private_pem, public_raw, created_at, retired_at";
 
