@@ -28,7 +28,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kSuffix = ".journal";
-constexpr std::size_t kHeader = 8;  // magic, length
+constexpr std::size_t kHeader = 8;                    // magic, length
+constexpr std::size_t kChunk = std::size_t{1} << 20;  // disk blocks are allocated this much at a time
 
 std::size_t slot_size(std::size_t payload) { return kHeader + ((payload + 7) & ~std::size_t{7}); }
 
@@ -72,13 +73,16 @@ struct Journal::File {
   int fd = -1;
   char* base = nullptr;
   std::size_t size = 0;
-  std::atomic<std::size_t> tail{0};  // the next slot to reserve (past `size` once full)
-  std::size_t read_to = 0;           // where ingest stopped (the ingest thread's)
-  std::size_t released = 0;          // pages before this are no longer mapped in
-  std::size_t populated = 0;         // pages before this were mapped in ahead of the writers
+  std::atomic<std::size_t> tail{0};       // the next slot to reserve
+  std::atomic<std::size_t> allocated{0};  // bytes with disk blocks: slots are reserved below it
+  std::mutex extend_mutex;
+  std::size_t read_to = 0;    // where ingest stopped (the ingest thread's)
+  std::size_t released = 0;   // pages before this are no longer mapped in
+  std::size_t populated = 0;  // pages before this were mapped in ahead of the writers
 
+  std::string contents;  // a file of a process gone: read, not mapped
   ~File() {
-    if (base) ::munmap(base, size);
+    if (base && contents.empty()) ::munmap(base, size);
     if (fd >= 0) ::close(fd);  // releases the flock too
   }
   bool map(int prot) {
@@ -117,14 +121,27 @@ std::shared_ptr<Journal::File> Journal::open_file(std::uint64_t generation) {
   file->fd = ::open(file->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (file->fd < 0) throw fail("created");
   if (::flock(file->fd, LOCK_EX | LOCK_NB) != 0) throw fail("locked");
-  // Its blocks allocated now: a full disk is found here, not by a write fault later.
-  if (const int err = ::posix_fallocate(file->fd, 0, static_cast<off_t>(file->size)); err != 0) {
-    errno = err;
-    throw fail("allocated");
-  }
+  // Mapped whole, its disk blocks allocated a chunk at a time ahead of the writers: a write
+  // into a page with no block would be a SIGBUS on a full disk, not an error.
+  if (::ftruncate(file->fd, static_cast<off_t>(file->size)) != 0) throw fail("sized");
   if (!file->map(PROT_READ | PROT_WRITE)) throw fail("mapped");
-  populate_ahead(*file, std::size_t{1} << 20);
+  if (!extend(*file, kChunk)) throw fail("allocated");
+  populate_ahead(*file, kChunk);
   return file;
+}
+
+bool Journal::extend(File& file, std::size_t upto) {
+  std::lock_guard lock(file.extend_mutex);
+  auto allocated = file.allocated.load(std::memory_order_relaxed);
+  if (allocated >= upto) return true;
+  const auto end = std::min(file.size, (upto + kChunk - 1) / kChunk * kChunk);
+  if (const int err = ::posix_fallocate(file.fd, static_cast<off_t>(allocated), static_cast<off_t>(end - allocated));
+      err != 0) {
+    errno = err;
+    return false;
+  }
+  file.allocated.store(end, std::memory_order_release);
+  return true;
 }
 
 void Journal::append(std::string_view org_id, std::int64_t ts_ms, const EntryView& entry) {
@@ -150,15 +167,25 @@ void Journal::write_payload(std::string_view payload) {
       std::shared_lock lock(current_mutex_);
       if (!current_) throw std::runtime_error("the audit journal is closed");
       auto& file = *current_;
-      const auto at = file.tail.fetch_add(need, std::memory_order_relaxed);
-      if (at + need <= file.size) {
-        char* slot = file.base + at;
-        const auto length = static_cast<std::uint32_t>(payload.size());
-        std::memcpy(slot + 4, &length, 4);
-        std::memcpy(slot + kHeader, payload.data(), payload.size());
-        std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(slot))
-            .store(kSlotMagic, std::memory_order_release);
-        return;
+      // Reserved only where blocks are allocated, so that no slot is left unwritten.
+      auto at = file.tail.load(std::memory_order_relaxed);
+      while (at + need <= file.size) {
+        if (at + need > file.allocated.load(std::memory_order_acquire)) {
+          if (!extend(file, at + need)) {
+            throw std::runtime_error(
+                fmt::format("the audit journal {} cannot grow: {}", file.path.string(), errno_text()));
+          }
+          continue;
+        }
+        if (file.tail.compare_exchange_weak(at, at + need, std::memory_order_relaxed)) {
+          char* slot = file.base + at;
+          const auto length = static_cast<std::uint32_t>(payload.size());
+          std::memcpy(slot + 4, &length, 4);
+          std::memcpy(slot + kHeader, payload.data(), payload.size());
+          std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(slot))
+              .store(kSlotMagic, std::memory_order_release);
+          return;
+        }
       }
       full = current_;
     }
@@ -236,8 +263,19 @@ std::size_t Journal::ingest() {
     if (::flock(file.fd, LOCK_EX | LOCK_NB) != 0) continue;  // its writer is alive
     struct stat st {};
     if (::fstat(file.fd, &st) != 0 || st.st_nlink == 0) continue;  // read and deleted by another node
-    file.size = static_cast<std::size_t>(st.st_size) & ~std::size_t{7};
-    if (file.size > 0 && !file.map(PROT_READ)) continue;
+    // Read, not mapped: reading a hole of a mapped file allocates a page on some file systems
+    // (tmpfs), and on a full one that is a SIGBUS. pread() of a hole reads zeros.
+    file.contents.resize(static_cast<std::size_t>(st.st_size) & ~std::size_t{7});
+    std::size_t got = 0;
+    while (got < file.contents.size()) {
+      const auto n = ::pread(file.fd, file.contents.data() + got, file.contents.size() - got, static_cast<off_t>(got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got < file.contents.size()) continue;  // unreadable now: the next pass tries again
+    file.base = file.contents.data();
+    file.size = file.contents.size();
+    file.allocated.store(file.size, std::memory_order_relaxed);
     stored += ingest_file(file, true);
   }
 
@@ -274,7 +312,8 @@ std::size_t Journal::ingest() {
 void Journal::populate_ahead(File& file, std::size_t ahead) {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const auto tail = std::min(file.tail.load(std::memory_order_relaxed), file.size);
-  const auto target = std::min(file.size, ((tail + ahead) / page) * page);
+  extend(file, std::min(file.size, tail + ahead));  // no room: the writers find out, and answer 503
+  const auto target = std::min(file.allocated.load(std::memory_order_acquire), ((tail + ahead) / page) * page);
   if (target <= file.populated || target < file.populated + ahead / 4) return;
   const auto from = std::max(file.populated, (tail / page) * page);
   if (target > from) ::madvise(file.base + from, target - from, MADV_POPULATE_WRITE);
@@ -303,7 +342,9 @@ std::size_t Journal::ingest_file(File& file, bool finished) {
     stored += records.size();
     records.clear();
   };
-  while (position + kHeader <= file.size) {
+  // Only where disk blocks are allocated: past them, even a read can fault on a full disk.
+  const auto end = std::min(file.size, file.allocated.load(std::memory_order_acquire));
+  while (position + kHeader <= end) {
     if (load_acquire(file.base + position) != kSlotMagic) {
       // The live file: its end, or a slot being written (read next time). A file whose writer
       // is gone: a slot it never finished; the next one starts at the next magic.
@@ -314,8 +355,8 @@ std::size_t Journal::ingest_file(File& file, bool finished) {
     std::uint32_t length = 0;
     std::memcpy(&length, file.base + position + 4, 4);
     const auto size = slot_size(length);
-    auto record = position + size <= file.size ? parse_payload(std::string_view(file.base + position + kHeader, length))
-                                               : std::nullopt;
+    auto record =
+        position + size <= end ? parse_payload(std::string_view(file.base + position + kHeader, length)) : std::nullopt;
     if (!record) {
       // Not a slot this program wrote whole (a damaged file): look further on.
       observability::log_event(
@@ -328,7 +369,7 @@ std::size_t Journal::ingest_file(File& file, bool finished) {
     position += size;
     if (records.size() >= options_.records_per_transaction) flush();
   }
-  if (finished) position = std::max(position, file.size);
+  if (finished) position = std::max(position, end);
   file.read_to = position;
   if (!records.empty() || static_cast<std::int64_t>(position) != read_to) flush();
   if (finished) {

@@ -12,8 +12,9 @@
 // journal is read into the database every `ingest_every`, and the position read to is stored
 // in the same transaction as the records, so a restart neither loses nor repeats one.
 //
-// Files: <node>-<generation>.journal in the directory, each `rotate_bytes` long (allocated at
-// creation) and held under flock() by the process writing it. A file no live process holds
+// Files: <node>-<generation>.journal in the directory, each `rotate_bytes` long (disk blocks
+// allocated a MiB at a time, ahead of the writers) and held under flock() by the process
+// writing it. A file no live process holds
 // (its writer crashed) is read by the next process to look, then deleted: nodes of one
 // database may share the directory.
 //
@@ -62,7 +63,7 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   // Appends one record (its seq is given when stored). Throws std::runtime_error when it
-  // cannot be written (no room for a new file): then the request must not be answered as done.
+  // cannot be written (no room on the disk): then the request must not be answered as done.
   void append(std::string_view org_id, std::int64_t ts_ms, const EntryView& entry);
   // The same for a record already encoded (`entry` as audit::encode writes it).
   void append(const store::AuditRecord& record);
@@ -84,6 +85,8 @@ class Journal {
   std::size_t ingest_file(File& file, bool finished);
   static void release_read_pages(File& file);
   static void populate_ahead(File& file, std::size_t ahead);
+  // Allocates disk blocks for the file up to at least `upto`; false (errno set) when it cannot.
+  static bool extend(File& file, std::size_t upto);
   void loop();
 
   store::Store& store_;
