@@ -155,6 +155,18 @@ std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcom
     if (outcome.audited) outcome.principal = principal;
     rate_limit(principal, outcome);
     pending->context.set_principal(std::move(principal));
+    // A change's record is begun before it runs: should the process die between its commit
+    // and its answer, the change still has a record (status 0; docs/AUDIT.md).
+    if (outcome.audited && journal_ && request.method != "GET" && request.method != "HEAD") {
+      const auto e = entry_of(request, outcome, 0);
+      try {
+        outcome.intent = journal_->begin(e.org_id, e.ts_ms, e);
+      } catch (const std::exception& error) {
+        observability::log_event(observability::Level::error, "audit record not begun; change refused",
+                                 request.trace_id, error.what());
+        throw errors::ApiError::unavailable("The audit log could not be written; retry later.");
+      }
+    }
   }
   return pending;
 }
@@ -307,9 +319,7 @@ std::string created_id(const http::Response& response) {
 
 }  // namespace
 
-void App::record(const http::Request& request, Begun& begun) {
-  const auto& outcome = begun.outcome;
-  const auto& response = begun.response;
+audit::EntryView App::entry_of(const http::Request& request, const Outcome& outcome, unsigned status) const {
   audit::EntryView e;
   e.ts_ms = util::now_ms();
   e.client_ip = request.remote_address;
@@ -320,7 +330,7 @@ void App::record(const http::Request& request, Begun& begun) {
   if (const auto q = request.target.find('?'); q != std::string::npos) {
     e.query = std::string_view(request.target).substr(q + 1);
   }
-  e.status = response.status;
+  e.status = status;
   e.trace_id = request.trace_id;
   e.org_id = outcome.org_id;
   if (outcome.principal) {
@@ -336,16 +346,27 @@ void App::record(const http::Request& request, Begun& begun) {
     e.token_id = outcome.auth_failure->token_id;
   }
   e.entity_id = outcome.item_id;
+  return e;
+}
+
+void App::record(const http::Request& request, Begun& begun) {
+  auto& outcome = begun.outcome;
+  const auto& response = begun.response;
+  auto e = entry_of(request, outcome, response.status);
   std::string created;
   if (request.method == "POST" && response.status == 201) {
     created = created_id(response);
     if (!created.empty()) e.entity_id = created;
   }
   try {
-    journal_->append(e.org_id, e.ts_ms, e);
+    if (outcome.intent) {
+      journal_->complete(outcome.intent, e.org_id, e.ts_ms, e);
+    } else {
+      journal_->append(e.org_id, e.ts_ms, e);
+    }
   } catch (const std::exception& error) {
     // What was done is logged with the trace id; the client hears the server could not finish
-    // (a change it made may have been kept).
+    // (a change it made may have been kept, and its record begun stands, with status 0).
     observability::log_event(observability::Level::error, "audit record not written; answer withheld", request.trace_id,
                              fmt::format("status {} replaced by 503: {}", response.status, error.what()));
     begun.response = render_error(errors::ApiError::unavailable("The audit log could not be written; retry later."),

@@ -69,7 +69,8 @@ class App final : public http::Application {
     bool audited = false;
     std::optional<auth::Principal> principal;
     std::optional<auth::AuthFailure> auth_failure;
-    std::string item_id;  // the route's last path parameter: the entity the request names
+    std::string item_id;                  // the route's last path parameter: the entity the request names
+    ::ok::audit::Journal::Intent intent;  // a change's record, begun before its handler runs
   };
   // A request admitted (routed, authenticated, within budget) whose handler has not run.
   struct Pending {
@@ -139,6 +140,8 @@ class App final : public http::Application {
   // Writes the audit record of a concluded request to the journal; when that fails, the
   // answer becomes a 503 (no answer leaves without its record).
   void record(const http::Request& request, Begun& begun);
+  // The audit entry of the request as far as it has gone (the answer's status, or 0).
+  ::ok::audit::EntryView entry_of(const http::Request& request, const Outcome& outcome, unsigned status) const;
 
   Settings settings_;
   Caches caches_;

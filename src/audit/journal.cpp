@@ -77,6 +77,7 @@ struct Journal::File {
   std::atomic<std::size_t> allocated{0};  // bytes with disk blocks: slots are reserved below it
   std::mutex extend_mutex;
   std::size_t read_to = 0;    // where ingest stopped (the ingest thread's)
+  bool done = false;          // read to its end and deleted
   std::size_t released = 0;   // pages before this are no longer mapped in
   std::size_t populated = 0;  // pages before this were mapped in ahead of the writers
 
@@ -158,8 +159,7 @@ void Journal::append(const store::AuditRecord& record) {
   write_payload(payload);
 }
 
-void Journal::write_payload(std::string_view payload) {
-  const auto need = slot_size(payload.size());
+char* Journal::reserve(std::size_t need, std::shared_ptr<File>& reserved_in) {
   if (need > options_.rotate_bytes / 2) throw std::runtime_error("an audit record too large for the journal");
   while (true) {
     std::shared_ptr<File> full;
@@ -178,13 +178,8 @@ void Journal::write_payload(std::string_view payload) {
           continue;
         }
         if (file.tail.compare_exchange_weak(at, at + need, std::memory_order_relaxed)) {
-          char* slot = file.base + at;
-          const auto length = static_cast<std::uint32_t>(payload.size());
-          std::memcpy(slot + 4, &length, 4);
-          std::memcpy(slot + kHeader, payload.data(), payload.size());
-          std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(slot))
-              .store(kSlotMagic, std::memory_order_release);
-          return;
+          reserved_in = current_;
+          return file.base + at;
         }
       }
       full = current_;
@@ -198,6 +193,80 @@ void Journal::write_payload(std::string_view payload) {
       finished_.push_back(std::move(full));
     }
   }
+}
+
+namespace {
+
+void publish(char* slot, std::uint32_t magic) {
+  std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(slot)).store(magic, std::memory_order_release);
+}
+
+std::size_t padded(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+
+}  // namespace
+
+void Journal::write_payload(std::string_view payload) {
+  std::shared_ptr<File> file;
+  char* slot = reserve(slot_size(payload.size()), file);
+  const auto length = static_cast<std::uint32_t>(payload.size());
+  std::memcpy(slot + 4, &length, 4);
+  std::memcpy(slot + kHeader, payload.data(), payload.size());
+  publish(slot, kSlotMagic);
+}
+
+Journal::Intent Journal::begin(std::string_view org_id, std::int64_t ts_ms, const EntryView& entry) {
+  thread_local std::string payload;
+  start_payload(payload, org_id, ts_ms);
+  encode_into(payload, entry);
+  // The answer changes the status and may name the entity made; the rest is the same.
+  const auto capacity = padded(payload.size() + 128);
+  Intent intent;
+  intent.slot_ = reserve(kHeader + padded(payload.size()) + 8 + capacity, intent.file_);
+  intent.result_ = intent.slot_ + kHeader + padded(payload.size());
+  intent.capacity_ = capacity;
+  const auto length = static_cast<std::uint32_t>(payload.size());
+  const auto capacity32 = static_cast<std::uint32_t>(capacity);
+  std::memcpy(intent.slot_ + 4, &length, 4);
+  std::memcpy(intent.slot_ + kHeader, payload.data(), payload.size());
+  std::memcpy(intent.result_ + 4, &capacity32, 4);
+  publish(intent.slot_, kIntentMagic);
+  return intent;
+}
+
+void Journal::complete(Intent& intent, std::string_view org_id, std::int64_t ts_ms, const EntryView& entry) {
+  thread_local std::string payload;
+  start_payload(payload, org_id, ts_ms);
+  encode_into(payload, entry);
+  if (payload.size() <= intent.capacity_) {
+    std::memcpy(intent.result_ + 8, payload.data(), payload.size());
+    intent.finish(static_cast<std::uint32_t>(payload.size()));
+    return;
+  }
+  // Larger than foreseen: a slot of its own, then the intent stands aside (a crash between the
+  // two leaves both, the begun one with status 0).
+  write_payload(payload);
+  intent.finish(0);
+}
+
+Journal::Intent& Journal::Intent::operator=(Intent&& other) noexcept {
+  if (this != &other) {
+    if (file_) finish(kUseIntent);
+    file_ = std::move(other.file_);
+    slot_ = std::exchange(other.slot_, nullptr);
+    result_ = std::exchange(other.result_, nullptr);
+    capacity_ = other.capacity_;
+  }
+  return *this;
+}
+
+Journal::Intent::~Intent() {
+  if (file_) finish(kUseIntent);
+}
+
+void Journal::Intent::finish(std::uint32_t result_length) {
+  std::memcpy(result_, &result_length, 4);
+  publish(slot_, kCompletedMagic);
+  file_.reset();
 }
 
 void Journal::start() {
@@ -220,7 +289,7 @@ void Journal::stop() {
       last = std::exchange(current_, nullptr);     // later appends throw
     }
     std::lock_guard ingest_lock(ingest_mutex_);
-    if (last) ingest_file(*last, true);  // stored to its end: deleted
+    if (last) ingest_file(*last, true, true);  // stored to its end (every request has ended): deleted
   } catch (const std::exception& e) {
     // What is left stays in the file, and the next process to start stores it.
     observability::log_event(observability::Level::warn, "audit journal not stored at stop", 0, e.what());
@@ -276,7 +345,7 @@ std::size_t Journal::ingest() {
     file.base = file.contents.data();
     file.size = file.contents.size();
     file.allocated.store(file.size, std::memory_order_relaxed);
-    stored += ingest_file(file, true);
+    stored += ingest_file(file, true, false);
   }
 
   // The current file as of now, and the full files before it, in order. Every slot of a full
@@ -294,12 +363,13 @@ std::size_t Journal::ingest() {
       if (finished_.empty() || finished_.front() == current) break;
       full = finished_.front();
     }
-    stored += ingest_file(*full, true);  // throws, and the file stays listed, while the database is away
+    stored += ingest_file(*full, true, true);  // throws, and the file stays listed, while the database is away
+    if (!full->done) return stored;            // a change's answer to come: nothing after it yet
     std::lock_guard finished_lock(finished_mutex_);
     finished_.erase(finished_.begin());
   }
   if (current) {
-    stored += ingest_file(*current, false);
+    stored += ingest_file(*current, false, true);
     release_read_pages(*current);
     populate_ahead(*current, std::size_t{4} << 20);
   }
@@ -332,7 +402,7 @@ void Journal::release_read_pages(File& file) {
   file.released = done;
 }
 
-std::size_t Journal::ingest_file(File& file, bool finished) {
+std::size_t Journal::ingest_file(File& file, bool finished, bool writer_alive) {
   const auto read_to = store_.audit().journal_read_to(file.name);
   std::size_t stored = 0;
   std::vector<store::AuditRecord> records;
@@ -342,22 +412,52 @@ std::size_t Journal::ingest_file(File& file, bool finished) {
     stored += records.size();
     records.clear();
   };
+  const auto word = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, file.base + at, 4);
+    return v;
+  };
   // Only where disk blocks are allocated: past them, even a read can fault on a full disk.
   const auto end = std::min(file.size, file.allocated.load(std::memory_order_acquire));
+  bool waiting = false;  // at a change's record whose answer is still to come
   while (position + kHeader <= end) {
-    if (load_acquire(file.base + position) != kSlotMagic) {
+    const auto magic = load_acquire(file.base + position);
+    std::optional<std::string_view> payload;  // the record, if the slot holds one
+    std::size_t size = 0;                     // the slot's, when it is whole
+    if (magic == kSlotMagic) {
+      size = slot_size(word(position + 4));
+      if (position + size <= end) payload = std::string_view(file.base + position + kHeader, word(position + 4));
+    } else if (magic == kIntentMagic || magic == kCompletedMagic) {
+      if (magic == kIntentMagic && writer_alive) {
+        waiting = true;
+        break;
+      }
+      const auto length = word(position + 4);
+      const auto result = position + kHeader + padded(length);
+      if (result + 8 <= end) {
+        const auto result_length = word(result);
+        const auto capacity = word(result + 4);
+        size = result + 8 + padded(capacity) - position;
+        if (position + size > end) {
+          size = 0;
+        } else if (magic == kIntentMagic || result_length == kUseIntent) {
+          payload = std::string_view(file.base + position + kHeader, length);  // status 0: no answer
+        } else if (result_length > 0 && result_length <= capacity) {
+          payload = std::string_view(file.base + result + 8, result_length);
+        } else if (result_length == 0) {
+          position += size;  // its record is in a slot of its own
+          continue;
+        }
+      }
+    } else {
       // The live file: its end, or a slot being written (read next time). A file whose writer
       // is gone: a slot it never finished; the next one starts at the next magic.
       if (!finished) break;
       position += 8;
       continue;
     }
-    std::uint32_t length = 0;
-    std::memcpy(&length, file.base + position + 4, 4);
-    const auto size = slot_size(length);
-    auto record =
-        position + size <= end ? parse_payload(std::string_view(file.base + position + kHeader, length)) : std::nullopt;
-    if (!record) {
+    auto record = payload ? parse_payload(*payload) : std::nullopt;
+    if (!record || size == 0) {
       // Not a slot this program wrote whole (a damaged file): look further on.
       observability::log_event(
           observability::Level::warn,
@@ -369,10 +469,11 @@ std::size_t Journal::ingest_file(File& file, bool finished) {
     position += size;
     if (records.size() >= options_.records_per_transaction) flush();
   }
-  if (finished) position = std::max(position, end);
+  file.done = finished && !waiting;
+  if (file.done) position = std::max(position, end);
   file.read_to = position;
   if (!records.empty() || static_cast<std::int64_t>(position) != read_to) flush();
-  if (finished) {
+  if (file.done) {
     std::error_code ec;
     fs::remove(file.path, ec);
     store_.audit().forget_journal(file.name);

@@ -26,6 +26,16 @@
 // in a file whose writer is gone, a slot never published (its writer died in the middle) is
 // skipped by looking for the next magic, which never occurs inside a payload (its bytes are
 // not UTF-8).
+//
+// A change (a POST, PUT, PATCH or DELETE) has its record begun before its handler runs, so that
+// no change exists without a record even if the process dies between the change's commit and
+// its answer. Its slot holds the record as known then (status 0) and room for the final one:
+//   u32 kIntentMagic | u32 length | payload (status 0), padded | u32 result length |
+//   u32 result capacity | result payload, padded
+// complete() writes the result and then stores kCompletedMagic. A reader of a live process's
+// file waits at an intent; in a file whose writer is gone, an intent is the record (status 0:
+// the server stopped before answering). A result length of kUseIntent means the intent stands
+// (the request ended without an answer to record); 0, that the record went to a slot of its own.
 
 #include "audit/entry.hpp"
 #include "store/store.hpp"
@@ -44,7 +54,9 @@
 
 namespace ok::audit {
 
-inline constexpr std::uint32_t kSlotMagic = 0xA5C3F00DU;  // bytes 0D F0 C3 A5: not UTF-8
+inline constexpr std::uint32_t kSlotMagic = 0xA5C3F00DU;       // a record; bytes 0D F0 C3 A5: not UTF-8
+inline constexpr std::uint32_t kIntentMagic = 0xA5C3F10DU;     // a change's record, begun
+inline constexpr std::uint32_t kCompletedMagic = 0xA5C3F20DU;  // a change's record, finished
 
 struct JournalOptions {
   std::filesystem::path directory;
@@ -54,7 +66,32 @@ struct JournalOptions {
 };
 
 class Journal {
+  struct File;
+
  public:
+  static constexpr std::uint32_t kUseIntent = 0xFFFFFFFFU;
+
+  // A change's record, begun: complete() it with the answer. Dropped without that, the record
+  // stands as begun (status 0), so that a reader never waits for it forever.
+  class Intent {
+   public:
+    Intent() = default;
+    Intent(Intent&& other) noexcept { *this = std::move(other); }
+    Intent& operator=(Intent&& other) noexcept;
+    Intent(const Intent&) = delete;
+    Intent& operator=(const Intent&) = delete;
+    ~Intent();
+    explicit operator bool() const { return file_ != nullptr; }
+
+   private:
+    friend class Journal;
+    void finish(std::uint32_t result_length);
+    std::shared_ptr<File> file_;
+    char* slot_ = nullptr;
+    char* result_ = nullptr;  // result length, capacity, payload
+    std::size_t capacity_ = 0;
+  };
+
   // Creates the directory if needed and opens this process's first file. Throws
   // std::runtime_error when it cannot.
   Journal(store::Store& store, JournalOptions options);
@@ -67,6 +104,10 @@ class Journal {
   void append(std::string_view org_id, std::int64_t ts_ms, const EntryView& entry);
   // The same for a record already encoded (`entry` as audit::encode writes it).
   void append(const store::AuditRecord& record);
+  // Begins a change's record (the entry as known before the change runs). Throws as append().
+  Intent begin(std::string_view org_id, std::int64_t ts_ms, const EntryView& entry);
+  // Finishes it with the entry of the answer. Throws as append(); the begun record stands then.
+  void complete(Intent& intent, std::string_view org_id, std::int64_t ts_ms, const EntryView& entry);
 
   void start();
   // Stops the thread and stores everything written so far.
@@ -79,10 +120,14 @@ class Journal {
   const std::filesystem::path& directory() const { return options_.directory; }
 
  private:
-  struct File;
   std::shared_ptr<File> open_file(std::uint64_t generation);
+  // Reserves `need` bytes in the current file (a new file when it is full).
+  char* reserve(std::size_t need, std::shared_ptr<File>& file);
   void write_payload(std::string_view payload);
-  std::size_t ingest_file(File& file, bool finished);
+  // Stores the file's records from where it was read to; `finished`: no slot will be added,
+  // `writer_alive`: this process writes it (an intent is waited for, not stored). Returns how
+  // many records; file.read_to says where it stopped, file.done whether at its end.
+  std::size_t ingest_file(File& file, bool finished, bool writer_alive);
   static void release_read_pages(File& file);
   static void populate_ahead(File& file, std::size_t ahead);
   // Allocates disk blocks for the file up to at least `upto`; false (errno set) when it cannot.

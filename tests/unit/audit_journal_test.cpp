@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -147,6 +148,76 @@ TEST_F(AuditJournalTest, AnEncodedEntryIsStoredAsEncodeWritesIt) {
   const auto back = ok::audit::decode(records[0].entry, records[0].org_id, records[0].ts_ms);
   EXPECT_EQ(back.trace_id, 42u);
   EXPECT_EQ(back.user_agent, "bytes \xef\xbf\xbd\xef\xbf\xbd that are not UTF-8");  // U+FFFD each
+}
+
+ok::audit::Entry change(unsigned status, std::string entity = "") {
+  ok::audit::Entry e;
+  e.org_id = kAcme;
+  e.ts_ms = 5000;
+  e.method = "POST";
+  e.status = status;
+  e.trace_id = 77;
+  e.entity_id = std::move(entity);
+  return e;
+}
+
+TEST_F(AuditJournalTest, AChangesRecordIsBegunFirstAndWhatFollowsWaitsForItsAnswer) {
+  Journal journal(*store_, options());
+  const auto begun = change(0);
+  auto intent = journal.begin(kAcme, begun.ts_ms, ok::audit::view_of(begun));
+  journal.append(record(1));        // a later request, answered first
+  EXPECT_EQ(journal.ingest(), 0u);  // nothing passes the change still running
+  const auto done = change(201, "11111111-2222-4333-8444-555555555555");
+  journal.complete(intent, kAcme, done.ts_ms, ok::audit::view_of(done));
+  EXPECT_FALSE(intent);
+  EXPECT_EQ(journal.ingest(), 2u);
+  const auto records = stored();
+  ASSERT_EQ(records.size(), 2u);
+  const auto first = ok::audit::decode(records[0].entry, records[0].org_id, records[0].ts_ms);
+  EXPECT_EQ(first.status, 201u);
+  EXPECT_EQ(first.entity_id, "11111111-2222-4333-8444-555555555555");
+  EXPECT_EQ(records[1].entry, "[1]");
+}
+
+TEST_F(AuditJournalTest, AChangesRecordDroppedUnansweredOrTooLargeForItsSlotIsStoredOnce) {
+  Journal journal(*store_, options());
+  const auto begun = change(0);
+  { auto dropped = journal.begin(kAcme, begun.ts_ms, ok::audit::view_of(begun)); }  // no answer recorded
+  auto intent = journal.begin(kAcme, begun.ts_ms, ok::audit::view_of(begun));
+  auto big = change(200);
+  big.user_agent = std::string(1000, 'u');  // longer than the room the begun record left
+  journal.complete(intent, kAcme, big.ts_ms, ok::audit::view_of(big));
+  EXPECT_EQ(journal.ingest(), 2u);
+  const auto records = stored();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(ok::audit::decode(records[0].entry, kAcme, 0).status, 0u);
+  const auto second = ok::audit::decode(records[1].entry, kAcme, 0);
+  EXPECT_EQ(second.status, 200u);
+  EXPECT_EQ(second.user_agent.size(), 1000u);
+}
+
+TEST_F(AuditJournalTest, AChangesRecordBegunByAProcessThatDiedIsStoredWithStatusZero) {
+  const auto begun = change(0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Begins a change's record and dies before the answer (no destructor runs after _exit).
+    Journal journal(*store_, options());
+    auto intent = journal.begin(kAcme, begun.ts_ms, ok::audit::view_of(begun));
+    journal.append(record(2));
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  Journal journal(*store_, options());
+  EXPECT_EQ(journal.ingest(), 2u);
+  const auto records = stored();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(ok::audit::decode(records[0].entry, kAcme, 0).status, 0u);
+  EXPECT_EQ(ok::audit::decode(records[0].entry, kAcme, 0).trace_id, 77u);
+  EXPECT_EQ(records[1].entry, "[2]");
+  EXPECT_EQ(journal_files(), 1u);  // the dead process's file, stored, is gone
 }
 
 TEST_F(AuditJournalTest, AStoppedJournalsRecordsAreAllStoredAndAStartedOneStoresOnItsOwn) {
