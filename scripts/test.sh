@@ -39,7 +39,9 @@ run_suites() {
   local pytest=(/usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider -n "$(nproc)" --dist loadfile
     --deselect tests/e2e/test_audit_outage.py::test_a_receiver_down_for_a_minute_then_up_gets_everything_in_order)
   echo "== unit tests ($dir)"
-  # Two tests per core: many wait on PostgreSQL, Redis or a timer rather than compute.
+  # Each test binary in 4 GoogleTest shards (-DOPENKONNECT_TEST_SHARDS=4), two at a time per
+  # core: many tests wait on PostgreSQL, Redis or a timer rather than compute, and one process
+  # per test cost the sanitized build about a second each.
   ctest --test-dir "$dir" --output-on-failure --timeout 120 -j "$(($(nproc) * 2))"
   echo "== end-to-end tests ($dir, $database)"
   if [ "$database" = postgres ]; then
@@ -50,7 +52,7 @@ run_suites() {
 }
 
 echo "== build (Release)"
-bash scripts/build.sh build -DOPENKONNECT_TESTS=ON
+bash scripts/build.sh build -DOPENKONNECT_TESTS=ON -DOPENKONNECT_TEST_SHARDS=4
 run_suites build sqlite
 
 echo "== soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
@@ -75,7 +77,8 @@ if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
   # (Beast's and Asio's templates dominate; 621 s against 1084 s on 2 cores), and the suites it
   # runs, mostly waiting on servers and PostgreSQL, take about 40 s longer.
   bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON -DOPENKONNECT_WERROR=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1" -DOPENKONNECT_FUZZ_REPLAY=ON
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1" -DOPENKONNECT_FUZZ_REPLAY=ON \
+    -DOPENKONNECT_TEST_SHARDS=4
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suites build-asan postgres
