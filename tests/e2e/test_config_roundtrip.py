@@ -152,6 +152,13 @@ def test_deck_reads_defaults_and_plugin_schemas(server, admin):
     protocols = next(f["protocols"] for f in schema["fields"] if "protocols" in f)
     assert protocols["default"] == ["grpc", "grpcs", "http", "https"]
     assert c.get("/schemas/plugins/no-such-plugin").status_code == 404
+    # Where Kong's UI components read the same schemas (docs/API.md, house extensions).
+    ui = "/v2/control-planes/%s/schemas/core-entities" % c.cp_id
+    assert server.request("GET", ui + "/plugins/rate-limiting", token=c.token).json() == schema
+    assert server.request("GET", ui + "/plugins/no-such-plugin", token=c.token).status_code == 404
+    credential = server.request("GET", ui + "/key-auth", token=c.token).json()
+    assert any("key" in f for f in credential["fields"]), credential
+    assert server.request("GET", ui + "/nothing", token=c.token).status_code == 404
 
 
 def test_dump_delete_put_back_dump_is_identical(server, admin):

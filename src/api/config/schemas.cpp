@@ -46,6 +46,16 @@ http::Response plugin_schema(RequestContext& ctx) {
   return json_response(200, schema::kong_schema(type.def.effective_record(sub)));
 }
 
+// Kong's schema of any entity by name; Kong's UI reads the credentials' ("key-auth", "acls" …)
+// from here to build their forms.
+http::Response entity_schema(RequestContext& ctx) {
+  readable_control_plane(ctx);
+  const auto& name = ctx.path_param("entityName");
+  const auto* type = entity_named(name);
+  if (!type) throw errors::ApiError::not_found(fmt::format("No entity named [{}] is known.", name));
+  return json_response(200, schema::kong_schema(type->def.record));
+}
+
 http::Response json_schema(RequestContext& ctx) {
   readable_control_plane(ctx);
   const auto& name = ctx.path_param("entityName");
@@ -77,6 +87,11 @@ void register_schema_routes(App& app) {
   app.route("POST", kCoreEntitiesPath + "/schemas/{entityName}/validate", validate);
   app.route("GET", kCoreEntitiesPath + "/v1/schemas/json/{entityName}", json_schema);
   app.route("GET", kCoreEntitiesPath + "/v1/available-plugins", available_plugins);
+  // Where Kong's UI components (entities-plugins) read the same schemas: the plugin form asks
+  // /schemas/core-entities/plugins/{name}, a credential form /schemas/core-entities/{entity}.
+  const std::string ui_schemas = "/v2/control-planes/{controlPlaneId}/schemas/core-entities";
+  app.route("GET", ui_schemas + "/plugins/{pluginName}", plugin_schema);
+  app.route("GET", ui_schemas + "/{entityName}", entity_schema);
 }
 
 }  // namespace ok::api::config
