@@ -16,6 +16,7 @@ packages=(
   python3-websockets
   redis-server
   curl procps wrk
+  nodejs chromium fonts-dejavu-core
 )
 
 missing=()
@@ -34,4 +35,13 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "setup: all dependencies present" >&2
+fi
+
+# npm: Debian's package, unless the installed nodejs brings its own (some nodejs builds bundle
+# npm, and then conflict with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing npm" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test:
 #   1. Release build (warnings are errors): GoogleTest unit tests (ctest) and the pytest
-#      end-to-end suite against build/openkonnect.
+#      end-to-end suite against build/openkonnect; the web console (web/, built by
+#      scripts/build-console.sh) in headless Chromium against that binary (web/tests/).
 #   2. ASan+UBSan build: the same unit tests, and the end-to-end suite against the instrumented
 #      binary on PostgreSQL (a throwaway cluster, scripts/postgres.sh): so the whole suite runs
 #      on both databases, the store's shared SQL under the sanitizers.
@@ -51,9 +52,21 @@ run_suites() {
   fi
 }
 
+# The web console's npm install and build, beside the Release build (the install mostly waits
+# on the registry and the disk).
+bash scripts/build-console.sh >"$SERVICES/console-build.log" 2>&1 &
+console_build=$!
+
 echo "== build (Release)"
 bash scripts/build.sh build -DOPENKONNECT_TESTS=ON -DOPENKONNECT_TEST_SHARDS=4
 run_suites build sqlite
+
+echo "== web console in headless Chromium (screenshots in web/test-artifacts/)"
+if ! wait "$console_build"; then
+  cat "$SERVICES/console-build.log"
+  exit 1
+fi
+(cd web && OPENKONNECT_BIN="$PWD/../build/openkonnect" node --test tests/)
 
 echo "== soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
 echo "   and meanwhile the audit log's webhook down for a minute (tests/e2e/test_audit_outage.py)"

@@ -10,6 +10,7 @@
 #include "cli/config_command.hpp"
 #include "cluster/hub.hpp"
 #include "cluster/listener.hpp"
+#include "console/static_files.hpp"
 #include "crypto/pem.hpp"
 #include "crypto/x509.hpp"
 #include "http/server.hpp"
@@ -272,6 +273,13 @@ int main(int argc, char** argv) {
                    "telemetry_endpoint shown on control planes (default http://HOST:8006)")
       ->envname("OPENKONNECT_TELEMETRY_URL");
 
+  std::string console_dir;
+  serve
+      ->add_option("--console-dir", console_dir,
+                   "Serve the web console built into DIR (web/dist) at / (default: no console)")
+      ->envname("OPENKONNECT_CONSOLE_DIR")
+      ->type_name("DIR");
+
   std::string redis_url;
   serve
       ->add_option("--redis-url", redis_url,
@@ -455,6 +463,15 @@ int main(int argc, char** argv) {
               fmt::format("TLS (--tls-cert {}, --tls-key {}): {}", tls_cert_file, tls_key_file, e.what()));
         }
       }
+      // Also before the database: a console directory that is not one stops the start (status 2).
+      std::optional<ok::console::StaticFiles> console;
+      if (!console_dir.empty()) {
+        try {
+          console = ok::console::StaticFiles::load(console_dir);
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(fmt::format("--console-dir: {}", e.what()));
+        }
+      }
       const std::string url_host =
           address->host.find(':') != std::string::npos ? "[" + address->host + "]" : address->host;
       const bool cluster_on = cluster_listen != "off";
@@ -539,6 +556,12 @@ int main(int argc, char** argv) {
       app->attach_hub(hub);
       app->metrics().add_section([&hub] { return hub.render_metrics(); });
       if (redis_limiter) app->metrics().add_section([redis_limiter] { return redis_limiter->render_metrics(); });
+      if (console) {
+        app->attach_console(*console);
+        ok::observability::log_event(ok::observability::Level::info,
+                                     fmt::format("web console at / from {} ({} files, {} bytes)", console_dir,
+                                                 console->size(), console->total_bytes()));
+      }
       if (cluster_on) {
         ok::observability::log_event(ok::observability::Level::info,
                                      fmt::format("data planes connect to {}:{} (TLS; control_plane_endpoint {})",

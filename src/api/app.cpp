@@ -1,6 +1,7 @@
 #include "api/app.hpp"
 
 #include "audit/entry.hpp"
+#include "console/static_files.hpp"
 #include "errors/problem.hpp"
 #include "http/target.hpp"
 #include "observability/log.hpp"
@@ -84,6 +85,8 @@ void App::cached_route(std::string method, std::string path_template, Handler ha
 void App::finalize() {
   std::vector<std::string> labels{"unmatched"};
   for (const auto& r : router_.routes()) labels.push_back(r->method + " " + r->path_template);
+  console_metrics_row_ = labels.size();  // last: the web console's answers (no row shows before one)
+  labels.emplace_back("console");
   metrics_ = std::make_unique<observability::Metrics>(std::move(labels));
 }
 
@@ -128,7 +131,18 @@ std::unique_ptr<App::Pending> App::admit(http::Request& request, Outcome& outcom
   }
 
   auto match = router_.match(request.method, request.path);
-  if (match.outcome == http::Router<RouteSpec>::Outcome::not_found) throw errors::ApiError::not_found();
+  if (match.outcome == http::Router<RouteSpec>::Outcome::not_found) {
+    if (console_) {
+      if (auto answer = console_->answer(request)) {
+        outcome.route_label = "console";
+        outcome.metrics_row = console_metrics_row_;
+        outcome.console = true;
+        early = std::move(*answer);
+        return nullptr;
+      }
+    }
+    throw errors::ApiError::not_found();
+  }
   if (match.outcome == http::Router<RouteSpec>::Outcome::method_not_allowed) {
     throw errors::ApiError::method_not_allowed(std::move(match.allowed_methods));
   }
@@ -402,8 +416,10 @@ void App::finish(const http::Request& request, http::Response& response, const O
     response.headers.emplace_back("RateLimit", std::move(states));
   }
   response.headers.emplace_back("X-Kong-Request-Id", std::to_string(request.trace_id));
-  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  response.headers.emplace_back("Cache-Control", "no-store");
+  if (!outcome.console) {  // a console answer carries its own (console/static_files.hpp)
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    response.headers.emplace_back("Cache-Control", "no-store");
+  }
   if (metrics_) metrics_->record(outcome.metrics_row, response.status, seconds);
   observability::log_access({.method = request.method,
                              .route = outcome.route_label,

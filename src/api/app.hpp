@@ -17,6 +17,10 @@
 #include <optional>
 #include <string>
 
+namespace ok::console {
+class StaticFiles;
+}
+
 namespace ok::api {
 
 using Handler = std::function<http::Response(RequestContext&)>;
@@ -63,6 +67,7 @@ class App final : public http::Application {
   struct Outcome {
     const char* route_label = "unmatched";
     std::size_t metrics_row = 0;
+    bool console = false;  // answered by the web console: it sets its own caching and security headers
     std::string org_id;
     RateDecisions rate;  // every budget checked, for the RateLimit-Policy and RateLimit headers
     // For the audit record: set once authentication was tried (an authenticated route).
@@ -115,6 +120,9 @@ class App final : public http::Application {
   void attach_hub(cluster::Hub& hub) { services_.hub = &hub; }
   // Where audit records go (before serving); none: requests are not recorded (unit tests).
   void attach_journal(::ok::audit::Journal& journal) { journal_ = &journal; }
+  // The web console (before serving): it answers the GET and HEAD requests no route matched
+  // (console/static_files.hpp); none: those are 404s like any unknown path.
+  void attach_console(const console::StaticFiles& files) { console_ = &files; }
   // Every route as "METHOD template", for docs and the inventory test.
   std::vector<std::string> route_table() const;
 
@@ -150,6 +158,8 @@ class App final : public http::Application {
   http::Router<RouteSpec> router_;
   std::unique_ptr<observability::Metrics> metrics_;
   ::ok::audit::Journal* journal_ = nullptr;
+  const console::StaticFiles* console_ = nullptr;
+  std::size_t console_metrics_row_ = 0;
 };
 
 }  // namespace ok::api

@@ -303,13 +303,22 @@ class Server::Impl::Session : public Server::Impl::Connection,
     message->keep_alive(keep_alive);
     message->prepare_payload();
     lowest().expires_after(server_.options_.write_timeout);
-    bhttp::async_write(stream_, *message,
-                       [self = this->shared_from_this(), message, keep_alive, linger = response.close_connection](
-                           beast::error_code ec, std::size_t) {
-                         if (ec) return self->close();
-                         if (!keep_alive) return linger ? self->linger_close() : self->graceful_close();
-                         self->wait_for_request();
-                       });
+    auto written = [self = this->shared_from_this(), message, keep_alive, linger = response.close_connection](
+                       beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      if (!keep_alive) return linger ? self->linger_close() : self->graceful_close();
+      self->wait_for_request();
+    };
+    if (request_.method == "HEAD") {
+      // The header block a GET would get, Content-Length included, and no content (RFC 9110
+      // 9.3.2): the client reads no body, so sending one would corrupt the next response.
+      auto serializer = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*message);
+      bhttp::async_write_header(
+          stream_, *serializer,
+          [serializer, written = std::move(written)](beast::error_code ec, std::size_t n) mutable { written(ec, n); });
+      return;
+    }
+    bhttp::async_write(stream_, *message, std::move(written));
   }
 
   void graceful_close() {

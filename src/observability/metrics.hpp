@@ -27,8 +27,8 @@ class Metrics {
   void add_section(std::function<std::string()> render) { sections_.push_back(std::move(render)); }
 
  private:
-  static constexpr std::array<unsigned, 17> kStatuses = {200, 201, 204, 400, 401, 403, 404, 405, 409,
-                                                         413, 415, 429, 431, 500, 503, 0, 0};
+  static constexpr std::array<unsigned, 18> kStatuses = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+                                                         409, 413, 415, 429, 431, 500, 503, 0,   0};
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
   static std::size_t status_index(unsigned status);
