@@ -8,6 +8,7 @@ import EntityForm from './views/EntityForm.vue'
 import EntityDetail from './views/EntityDetail.vue'
 import PluginSelectView from './views/PluginSelectView.vue'
 import DataPlaneNodes from './views/DataPlaneNodes.vue'
+import CredentialForm from './views/CredentialForm.vue'
 import Identity from './views/Identity.vue'
 import NotFound from './views/NotFound.vue'
 
@@ -24,6 +25,11 @@ export const router = createRouter({
       children: [
         { path: '', redirect: (to) => `/control-planes/${to.params.cp}/services` },
         { path: 'plugins/select', component: PluginSelectView, props: true },
+        {
+          path: 'consumers/:consumerId/credentials/:pluginType/create',
+          component: CredentialForm,
+          props: true,
+        },
         { path: 'data-plane-nodes', component: DataPlaneNodes, props: true },
         { path: 'plugins/create/:pluginType', component: EntityForm, props: (r) => ({ ...r.params, entityKey: 'plugins' }) },
         { path: ':entityKey', component: EntityList, props: true },

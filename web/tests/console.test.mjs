@@ -264,6 +264,16 @@ test('the console against the real server', async () => {
     })
   }
 
+  await step('consumer-credential', async () => {
+    const consumer = (await server.api('POST', `/v2/control-planes/${cpId}/core-entities/consumers`, { body: { username: 'alice' } })).body
+    await page.goto(`${server.base}/control-planes/${cpId}/consumers/${consumer.id}`)
+    await click('credential-add-key-auth')
+    await click('plugin-create-form-submit')
+    await page.waitForSelector(`${sel('credentials-key-auth')} tr[data-testid^="credential-"]`)
+    const keys = (await server.api('GET', `/v2/control-planes/${cpId}/core-entities/consumers/${consumer.id}/key-auth`)).body.data
+    assert.equal(keys.length, 1)
+  })
+
   await step('upstream-targets', async () => {
     const upstream = (await server.api('POST', `/v2/control-planes/${cpId}/core-entities/upstreams`, { body: { name: 'orders.upstream' } })).body
     assert.equal((await server.api('POST', `/v2/control-planes/${cpId}/core-entities/upstreams/${upstream.id}/targets`,
