@@ -15,6 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# Each stage's header says when it began: seconds since the start of the run.
+stage() { echo "== $* [${SECONDS} s]"; }
+
 # Servers the tests need, started by hand (apt starts no services here) and stopped on exit.
 SERVICES=$(mktemp -d /tmp/openkonnect-test-services.XXXXXX)
 chmod 755 "$SERVICES"  # PostgreSQL runs as its own user, which must reach its directory
@@ -39,12 +42,12 @@ run_suites() {
   # The audit log's minute-long outage waits a minute: it runs beside the soak instead (below).
   local pytest=(/usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider -n "$(nproc)" --dist loadfile
     --deselect tests/e2e/test_audit_outage.py::test_a_receiver_down_for_a_minute_then_up_gets_everything_in_order)
-  echo "== unit tests ($dir)"
+  stage "unit tests ($dir)"
   # Each test binary in 4 GoogleTest shards (-DOPENKONNECT_TEST_SHARDS=4), two at a time per
   # core: many tests wait on PostgreSQL, Redis or a timer rather than compute, and one process
   # per test cost the sanitized build about a second each.
   ctest --test-dir "$dir" --output-on-failure --timeout 120 -j "$(($(nproc) * 2))"
-  echo "== end-to-end tests ($dir, $database)"
+  stage "end-to-end tests ($dir, $database)"
   if [ "$database" = postgres ]; then
     OPENKONNECT_BIN="$PWD/$dir/openkonnect" "${pytest[@]}"
   else
@@ -54,21 +57,37 @@ run_suites() {
 
 # The web console's npm install and build, beside the Release build (the install mostly waits
 # on the registry and the disk).
-bash scripts/build-console.sh >"$SERVICES/console-build.log" 2>&1 &
+nice -n 10 bash scripts/build-console.sh >"$SERVICES/console-build.log" 2>&1 &
 console_build=$!
 
-echo "== build (Release)"
+stage "build (Release)"
 bash scripts/build.sh build -DOPENKONNECT_TESTS=ON -DOPENKONNECT_TEST_SHARDS=4
+
+if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
+  # The instrumented build runs at the lowest priority beside the Release build's tests, which
+  # mostly wait on their servers: it takes the CPU they leave, and gives it back at once when
+  # they need it (nice 19 against 0 is about 1.5 % of a contended core).
+  # -Werror stays on the Release build: GCC 12 reports false maybe-uninitialized warnings
+  # inside libstdc++ when sanitizers instrument optimized code.
+  # -O0 and line tables only: the instrumented build compiles in 60 % of the CPU time of -O1
+  # (Beast's and Asio's templates dominate; 621 s against 1084 s on 2 cores), and the suites it
+  # runs, mostly waiting on servers and PostgreSQL, take about 40 s longer.
+  nice -n 19 bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON \
+    -DOPENKONNECT_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1" \
+    -DOPENKONNECT_FUZZ_REPLAY=ON -DOPENKONNECT_TEST_SHARDS=4 >"$SERVICES/asan-build.log" 2>&1 &
+  asan_build=$!
+fi
+
 run_suites build sqlite
 
-echo "== web console in headless Chromium (screenshots in web/test-artifacts/)"
+stage "web console in headless Chromium (screenshots in web/test-artifacts/)"
 if ! wait "$console_build"; then
   cat "$SERVICES/console-build.log"
   exit 1
 fi
 (cd web && OPENKONNECT_BIN="$PWD/../build/openkonnect" node --test tests/)
 
-echo "== soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
+stage "soak (60 s at 256 connections; the 10-minute run is documented in docs/RELIABILITY.md)"
 echo "   and meanwhile the audit log's webhook down for a minute (tests/e2e/test_audit_outage.py)"
 # That test mostly waits (a request a second, retries with backoff): beside the soak it costs
 # the run no time, and the soak's load does not change what it checks.
@@ -83,15 +102,11 @@ fi
 tail -n 1 "$SERVICES/outage.log"
 
 if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
-  echo "== build (ASan+UBSan)"
-  # -Werror stays on the Release build: GCC 12 reports false maybe-uninitialized warnings
-  # inside libstdc++ when sanitizers instrument optimized code.
-  # -O0 and line tables only: the instrumented build compiles in 60 % of the CPU time of -O1
-  # (Beast's and Asio's templates dominate; 621 s against 1084 s on 2 cores), and the suites it
-  # runs, mostly waiting on servers and PostgreSQL, take about 40 s longer.
-  bash scripts/build.sh build-asan -DOPENKONNECT_TESTS=ON -DOPENKONNECT_SANITIZE=ON -DOPENKONNECT_WERROR=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1" -DOPENKONNECT_FUZZ_REPLAY=ON \
-    -DOPENKONNECT_TEST_SHARDS=4
+  stage "build (ASan+UBSan): waiting for the background build"
+  if ! wait "$asan_build"; then
+    tail -n 60 "$SERVICES/asan-build.log"
+    exit 1
+  fi
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suites build-asan postgres
@@ -101,11 +116,11 @@ if [ "${OPENKONNECT_SKIP_FUZZ:-0}" != "1" ]; then
   if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
     # The ASan+UBSan build replays the fuzz targets' corpora and reproducers itself; the
     # libFuzzer build (clang, `fuzz/run.sh replay`) is for fuzzing.
-    echo "== fuzz corpora replay (ASan+UBSan build)"
+    stage "fuzz corpora replay (ASan+UBSan build)"
     bash fuzz/run.sh replay-build build-asan
   else
     echo "== fuzz corpora replay (libFuzzer, ASan+UBSan)"
     bash fuzz/run.sh replay
   fi
 fi
-echo "== all tests passed"
+stage "all tests passed"
