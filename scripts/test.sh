@@ -22,6 +22,7 @@ stage() { echo "== $* [${SECONDS} s]"; }
 SERVICES=$(mktemp -d /tmp/openkonnect-test-services.XXXXXX)
 chmod 755 "$SERVICES"  # PostgreSQL runs as its own user, which must reach its directory
 stop_services() {
+  kill $(jobs -p) 2>/dev/null || true  # background builds, when a stage failed before their end
   bash scripts/postgres.sh stop "$SERVICES/postgres" >/dev/null 2>&1 || true
   bash scripts/redis.sh stop "$SERVICES/redis" >/dev/null 2>&1 || true
   rm -rf "$SERVICES"
@@ -57,16 +58,14 @@ run_suites() {
 
 # The web console's npm install and build, beside the Release build (the install mostly waits
 # on the registry and the disk).
-nice -n 10 bash scripts/build-console.sh >"$SERVICES/console-build.log" 2>&1 &
+nice -n 19 bash scripts/build-console.sh >"$SERVICES/console-build.log" 2>&1 &
 console_build=$!
 
-stage "build (Release)"
-bash scripts/build.sh build -DOPENKONNECT_TESTS=ON -DOPENKONNECT_TEST_SHARDS=4
-
 if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
-  # The instrumented build runs at the lowest priority beside the Release build's tests, which
-  # mostly wait on their servers: it takes the CPU they leave, and gives it back at once when
-  # they need it (nice 19 against 0 is about 1.5 % of a contended core).
+  # The instrumented build runs at the lowest priority from the start, beside the Release build
+  # (whose links and last files leave a core idle) and its tests (which mostly wait on their
+  # servers): it takes the CPU they leave, and gives it back at once when they need it (nice 19
+  # against 0 is about 1.5 % of a contended core).
   # -Werror stays on the Release build: GCC 12 reports false maybe-uninitialized warnings
   # inside libstdc++ when sanitizers instrument optimized code.
   # -O0 and line tables only: the instrumented build compiles in 60 % of the CPU time of -O1
@@ -77,6 +76,9 @@ if [ "${OPENKONNECT_SKIP_SANITIZE:-0}" != "1" ]; then
     -DOPENKONNECT_FUZZ_REPLAY=ON -DOPENKONNECT_TEST_SHARDS=4 >"$SERVICES/asan-build.log" 2>&1 &
   asan_build=$!
 fi
+
+stage "build (Release)"
+bash scripts/build.sh build -DOPENKONNECT_TESTS=ON -DOPENKONNECT_TEST_SHARDS=4
 
 run_suites build sqlite
 

@@ -41,12 +41,14 @@ after(async () => {
 async function step(name, body) {
   shot += 1
   const file = path.join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`)
+  const started = Date.now()
   try {
     await body()
     await settle()
     watch.check(name)
   } finally {
     await page.screenshot({ path: file, fullPage: true }).catch(() => {})
+    console.log(`step ${name}: ${Date.now() - started} ms`)
   }
 }
 
@@ -56,6 +58,16 @@ async function settle() {
 }
 
 const sel = (id) => `[data-testid="${id}"]`
+
+// Moves the app to `path` as its own links do, without reloading the page: a reload parses the
+// whole bundle again, which is most of a step's time on a busy machine. (The router takes a
+// popstate without state as a new location.) The first load and the 404 step load for real.
+async function visit(path) {
+  await page.evaluate((to) => {
+    window.history.pushState(null, '', to)
+    window.dispatchEvent(new PopStateEvent('popstate', { state: null }))
+  }, path)
+}
 
 async function fill(testid, text) {
   const input = await page.waitForSelector(`input${sel(testid)}, ${sel(testid)} input`, { visible: true })
@@ -79,7 +91,7 @@ async function waitForText(text) {
 }
 
 async function signIn(token) {
-  await page.goto(`${server.base}/sign-in`)
+  await visit(`/sign-in`)
   await fill('token-input', token)
   await click('sign-in-submit')
   await page.waitForSelector(sel('control-plane-table'))
@@ -178,7 +190,7 @@ test('the console against the real server', async () => {
   })
 
   await step('service-created', async () => {
-    await page.goto(`${server.base}/control-planes/${cpId}/services/create`)
+    await visit(`/control-planes/${cpId}/services/create`)
     await fill('gateway-service-url-input', 'http://orders.internal:8080/v1')
     await click('collapse-trigger-content')
     await fill('gateway-service-name-input', 'orders')
@@ -189,7 +201,7 @@ test('the console against the real server', async () => {
   })
 
   await step('route-created', async () => {
-    await page.goto(`${server.base}/control-planes/${cpId}/routes/create`)
+    await visit(`/control-planes/${cpId}/routes/create`)
     await fill('route-form-name', 'orders-route')
     await click('route-form-service-id')
     await click(`select-item-${serviceId}`)
@@ -204,7 +216,7 @@ test('the console against the real server', async () => {
   await step('400-in-a-kong-form', async () => {
     // Kong's route form lets a path through that the server refuses: the field is named.
     watch.expect(400, new RegExp(`^/v2/control-planes/${cpId}/core-entities/routes$`))
-    await page.goto(`${server.base}/control-planes/${cpId}/routes/create`)
+    await visit(`/control-planes/${cpId}/routes/create`)
     await fill('route-form-name', 'bad-route')
     await fill('route-form-paths-input-1', '/a//b')
     await click('route-create-form-submit')
@@ -212,7 +224,7 @@ test('the console against the real server', async () => {
   })
 
   await step('plugin-catalog', async () => {
-    await page.goto(`${server.base}/control-planes/${cpId}/plugins/select`)
+    await visit(`/control-planes/${cpId}/plugins/select`)
     await click('key-auth-card')
     await page.waitForSelector(sel('plugin-create-form-submit'))
   })
@@ -233,7 +245,7 @@ test('the console against the real server', async () => {
         { token: seeder, body: { name: `bulk-${String(i).padStart(3, '0')}`, paths: [`/bulk/${i}`] } })
       assert.equal(r.status, 201)
     }
-    await page.goto(`${server.base}/control-planes/${cpId}/routes`)
+    await visit(`/control-planes/${cpId}/routes`)
     await page.waitForSelector(`${sel('list-routes')} tbody tr`)
     const seen = new Set()
     for (let pages = 0; pages < 50; pages += 1) {
@@ -259,14 +271,14 @@ test('the console against the real server', async () => {
       await click(`nav-${key}`)
       await page.waitForSelector(sel(`list-${key}`))
       await settle()
-      await page.goto(`${server.base}/control-planes/${cpId}/${key === 'plugins' ? 'plugins/create/cors' : `${key}/create`}`)
+      await visit(`/control-planes/${cpId}/${key === 'plugins' ? 'plugins/create/cors' : `${key}/create`}`)
       await page.waitForSelector(`${sel(`form-${key}`)} form`)
     })
   }
 
   await step('consumer-credential', async () => {
     const consumer = (await server.api('POST', `/v2/control-planes/${cpId}/core-entities/consumers`, { body: { username: 'alice' } })).body
-    await page.goto(`${server.base}/control-planes/${cpId}/consumers/${consumer.id}`)
+    await visit(`/control-planes/${cpId}/consumers/${consumer.id}`)
     await click('credential-add-key-auth')
     await click('plugin-create-form-submit')
     await page.waitForSelector(`${sel('credentials-key-auth')} tr[data-testid^="credential-"]`)
@@ -278,7 +290,7 @@ test('the console against the real server', async () => {
     const upstream = (await server.api('POST', `/v2/control-planes/${cpId}/core-entities/upstreams`, { body: { name: 'orders.upstream' } })).body
     assert.equal((await server.api('POST', `/v2/control-planes/${cpId}/core-entities/upstreams/${upstream.id}/targets`,
       { body: { target: '10.0.0.7:8080' } })).status, 201)
-    await page.goto(`${server.base}/control-planes/${cpId}/upstreams/${upstream.id}`)
+    await visit(`/control-planes/${cpId}/upstreams/${upstream.id}`)
     await page.waitForFunction((s) => document.querySelector(s)?.innerText.includes('10.0.0.7:8080'), {}, sel('list-targets'))
   })
 
@@ -294,7 +306,7 @@ test('the console against the real server', async () => {
     assert.match(await textOf('token-created'), /kpat_/)
     await click('token-delete-from-the-console')
     await page.waitForFunction((s) => !document.querySelector(s), {}, sel('token-row-from-the-console'))
-    await page.goto(`${server.base}/identity/users`)
+    await visit(`/identity/users`)
     await page.waitForFunction((s) => document.querySelector(s)?.innerText.includes('admin@acme.test'), {}, sel('identity-users'))
   })
 
@@ -306,7 +318,7 @@ test('the console against the real server', async () => {
 
   await step('signed-out', async () => {
     await signOut()
-    await page.goto(`${server.base}/control-planes`)
+    await visit(`/control-planes`)
     await page.waitForSelector(sel('token-input'))
     assert.match(page.url(), /\/sign-in/)
   })
