@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -514,6 +515,37 @@ def assert_healthz_on_each(conns):
     for conn in conns:
         conn.send(raw_request("GET", "/healthz"))
         assert conn.read_response().status_code == 200
+
+
+def hold_served_connections(open_connection, count, seconds=5):
+    """Opens `count` connections with `open_connection()` (a RawConnection or TlsConnection),
+    each answering GET /healthz, and returns them. A connection the server closes unanswered is
+    replaced until `seconds` have passed: a fresh server may still count a connection that was
+    just closed (the start-up health check's), so its slot frees a moment later."""
+    deadline = time.monotonic() + seconds
+    held = []
+    try:
+        while len(held) < count:
+            conn = None
+            try:
+                conn = open_connection()
+                conn.send(raw_request("GET", "/healthz"))
+                resp = conn.read_response()
+            except (ssl.SSLError, OSError):
+                resp = None
+            if resp is not None:
+                assert resp.status_code == 200
+                held.append(conn)
+                continue
+            if conn is not None:
+                conn.close()
+            assert time.monotonic() < deadline, "only %d of %d connections were served" % (len(held), count)
+            time.sleep(0.05)
+    except BaseException:
+        for conn in held:
+            conn.close()
+        raise
+    return held
 
 
 def assert_extra_connection_not_served(port, refused_ok, when="beyond --max-connections", timeout=5):

@@ -103,10 +103,13 @@ TEST_F(TokenIndexTest, ATokenMadeByAnotherProcessWorksAtOnce) {
   // Another process commits a new organization and token; the very next request uses it.
   const auto created = ok::api::identity::create_organization(*other_process_, "Other", "o@other.test", kTtlSeconds);
   EXPECT_TRUE(accepted(created.token));
-  // Until the database is quiet again and the set is read again, the database answers.
-  EXPECT_FALSE(accepted(made_up_token()));
-  EXPECT_EQ(answered(), 1u);
-  EXPECT_TRUE(eventually_answered_from_memory(2u));
+  // Once the database is quiet and the set is read again, made-up tokens are answered from
+  // memory again, and the new token still works. (Whether the question right after the commit
+  // is answered by the database depends on timing: under the sanitizers on a busy machine the
+  // commit can already be older than the quiet period, and then a reload trusts the new set.
+  // ABusyDatabaseIsNotTrusted covers the other case.)
+  const auto before = answered();
+  EXPECT_TRUE(eventually_answered_from_memory(before + 1));
   EXPECT_TRUE(accepted(created.token));
 }
 
