@@ -86,10 +86,69 @@ def execute_sql(database, statement, *params):
         psql(database, statement)
 
 
+def _port_slot():
+    """The ports this process hands out: below the kernel's ephemeral range (clients' own ports
+    never land there), one slice per pytest-xdist worker and one for processes outside xdist
+    (the soak, a lone pytest). Asking the kernel for "any free port" let two workers get the
+    same one between one's check and its server's bind: a server then met another test's
+    server on its port, which answered in its place (a CI run saw its rate limits)."""
+    low, high = 12000, 32768
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    slots = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")) + 1
+    index = int(worker[2:]) + 1 if re.fullmatch(r"gw[0-9]+", worker) else 0
+    size = (high - low) // slots
+    start = low + index * size
+    # Processes outside xdist may run side by side (the soak beside a module): each starts at
+    # a different place in the slice.
+    return start, size, uuid.uuid4().int % size
+
+
+_SLOT_START, _SLOT_SIZE, _slot_next = _port_slot()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, from this process's slice, never the same twice in a
+    row (a port is reused only after the whole slice has been handed out)."""
+    global _slot_next
+    for _ in range(_SLOT_SIZE):
+        port = _SLOT_START + _slot_next
+        _slot_next = (_slot_next + 1) % _SLOT_SIZE
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in %d-%d" % (_SLOT_START, _SLOT_START + _SLOT_SIZE - 1))
+
+
+def listens_on(pid, port):
+    """Whether process `pid` holds a listening TCP socket on `port` (read from /proc): the
+    server that answered on a port is the one a test started, not another one."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(cols[9])
+    fd_dir = "/proc/%d/fd" % pid
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
 
 
 class Server:
@@ -126,7 +185,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited with %s: %s" % (self.proc.returncode, self.stderr()))
             try:
-                if requests.get(self.base + "/healthz", timeout=1, verify=self.session.verify).status_code == 200:
+                if requests.get(self.base + "/healthz", timeout=1, verify=self.session.verify).status_code == 200 \
+                        and listens_on(self.proc.pid, self.port):
                     return self
             except requests.RequestException:
                 pass
