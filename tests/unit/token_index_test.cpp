@@ -116,12 +116,30 @@ TEST_F(TokenIndexTest, ATokenMadeByAnotherProcessWorksAtOnce) {
 }
 
 TEST_F(TokenIndexTest, ABusyDatabaseIsNotTrusted) {
-  ok::api::identity::create_organization(*server_store_, "Acme", "a@acme.test", kTtlSeconds);
-  // The set is read right after a commit: within the quiet period, so it vouches for nothing.
-  EXPECT_FALSE(accepted(made_up_token()));
-  const auto created = ok::api::identity::create_organization(*other_process_, "Other", "o@other.test", kTtlSeconds);
-  EXPECT_TRUE(accepted(created.token));
-  EXPECT_EQ(answered(), 0u);
+  // The set must be read within the quiet period after a commit, which a loaded machine (the
+  // sanitizers, other tests) may not manage: an attempt whose question came too late for that
+  // is tried again with a fresh index, and only a set trusted although read in time fails.
+  using namespace std::chrono;
+  constexpr auto kFileClockTick = milliseconds(10);  // the modification time may lag by a tick
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    authenticator_ = std::make_unique<Authenticator>(*server_store_, generations_);  // nothing loaded yet
+    const auto before_commit = system_clock::now();
+    ok::api::identity::create_organization(*server_store_, "Acme " + std::to_string(attempt),
+                                           "a" + std::to_string(attempt) + "@acme.test", kTtlSeconds);
+    EXPECT_FALSE(accepted(made_up_token()));
+    const auto elapsed = system_clock::now() - before_commit;
+    if (answered() != 0) {
+      // Trusted: only allowed when the question may have come after the quiet period.
+      ASSERT_GE(elapsed + kFileClockTick, TokenIndex::kQuietPeriod)
+          << "a set read " << duration_cast<milliseconds>(elapsed).count() << " ms after a commit was trusted";
+      continue;
+    }
+    const auto created = ok::api::identity::create_organization(*other_process_, "Other", "o@other.test", kTtlSeconds);
+    EXPECT_TRUE(accepted(created.token));
+    EXPECT_EQ(answered(), 0u);
+    return;
+  }
+  GTEST_SKIP() << "no question came within the quiet period after a commit in 5 attempts (a busy machine)";
 }
 
 TEST_F(TokenIndexTest, AKnownTokenWorksAndAChangedOneIsRefused) {
