@@ -35,15 +35,17 @@ CEF_FIELD = re.compile(r"(\w+)=((?:\\.|[^\\])*?)(?= \w+=|$)")
 
 class Receiver:
     """A webhook receiver: keeps each batch it accepts (headers and lines, gunzipped); answers
-    `failing_status` instead while set; with `answer_after`, keeps a batch and signals
-    `holding`, then waits that long before answering."""
+    `failing_status` instead while set; waits `answer_after` seconds before answering; while
+    `hold` is set, keeps the batch it took unanswered (signalling `held`) until `released`."""
 
     def __init__(self, tls=None):
         self.batches = []
         self.refused = 0
         self.failing_status = None
         self.answer_after = 0
-        self.holding = threading.Event()
+        self.hold = False
+        self.held = threading.Event()
+        self.released = threading.Event()
         self.lock = threading.Lock()
         receiver = self
 
@@ -61,8 +63,10 @@ class Receiver:
                         assert lines[-1] == ""
                         receiver.batches.append((dict(self.headers), lines[:-1]))
                         status = 200
-                if status == 200 and receiver.answer_after:
-                    receiver.holding.set()
+                if status == 200 and receiver.hold:
+                    receiver.held.set()
+                    receiver.released.wait(30)
+                elif status == 200 and receiver.answer_after:
                     time.sleep(receiver.answer_after)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -309,11 +313,14 @@ def test_no_acknowledged_write_loses_its_record_across_a_sigkill(start_server, r
         futures = [pool.submit(writer, mine) for mine in by_writer]
         wait_for(lambda: sum(map(len, by_writer)) >= 400, seconds=30, what="writes under load")
         # Killed while the receiver holds a batch it has taken but not yet answered: that batch
-        # must come again, whole, under the same id.
-        receiver.holding.clear()
-        assert receiver.holding.wait(10)
+        # must come again, whole, under the same id. (Held until the kill, not for a fixed
+        # time: a late wake-up here must not let the batch be acknowledged first.)
+        receiver.hold = True
+        assert receiver.held.wait(10)
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
+        receiver.hold = False
+        receiver.released.set()
         stop.set()
         for f in futures:
             f.result()

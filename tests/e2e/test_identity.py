@@ -669,14 +669,18 @@ def test_system_account_token_use_and_deletion(server, admin):
 
 
 def test_expired_tokens_are_401(server, admin):
+    # Both tokens live 5 s: time enough for the checks that they work before they expire, even
+    # on a loaded machine against the sanitized build.
     tok = admin["token"]
     sa = new_sa(server, tok)
-    spat = new_spat(server, tok, sa["id"], expires_in=2)
     user = invite(server, tok, full_name="Shortlived")
-    pat = new_pat(server, tok, user["id"], ttl=None, expires_at=rfc3339_in(2))
+    spat = new_spat(server, tok, sa["id"], expires_in=5)
+    pat_expires_at = rfc3339_in(5)
+    last_expiry = time.monotonic() + 5  # the PAT's, the later one
+    pat = new_pat(server, tok, user["id"], ttl=None, expires_at=pat_expires_at)
     assert ok(server.request("GET", "/v3/roles", token=spat["token"]))
     assert ok(server.request("GET", "/v3/users/me", token=pat["konnect_token"]))
-    time.sleep(2.3)
+    time.sleep(max(0.0, last_expiry + 0.3 - time.monotonic()))
     assert_problem(server.request("GET", "/v3/roles", token=spat["token"]), 401, "Invalid credentials.")
     assert_problem(server.request("GET", "/v3/users/me", token=pat["konnect_token"]), 401, "Invalid credentials.")
     got = ok(server.request("GET", "/v3/users/%s/access-tokens/%s" % (user["id"], pat["id"]), token=tok))

@@ -4,6 +4,7 @@ transport limits and timeouts unchanged, and clear start-up errors for unusable 
 
 Certificates and keys are made per run with python3-cryptography, in a temporary directory."""
 import datetime
+import json
 import ipaddress
 import signal
 import socket
@@ -167,16 +168,33 @@ def test_large_answers_are_not_held_back(server):
     for _ in range(10):
         ok(server.request("POST", "/v2/control-planes", token=org["token"],
                           json={"name": uniq("tls-big-"), "labels": labels}), 201)
-    took = []
+    took = {}  # request id -> seconds from sending to the whole answer read
     with TlsConnection(server.port, server.tls_ca) as conn:
         for _ in range(9):
             started = time.monotonic()
             conn.send(raw_request("GET", "/v2/control-planes?page%5Bsize%5D=10", token=org["token"]))
             resp = conn.read_response()
-            took.append(time.monotonic() - started)
+            took[resp.headers["X-Kong-Request-Id"]] = time.monotonic() - started
             assert resp.status_code == 200 and len(resp.content) > 60000, (resp.status_code, len(resp.content))
-    median = sorted(took)[len(took) // 2]
-    assert median < 0.03, "median %.1f ms" % (median * 1000)
+    # What the transport added: the time seen here less the server's own (its access log), so
+    # that a slow build (the sanitizers) or a busy database does not count, a held-back record
+    # (40 ms and more on every request) does.
+    handled = {}
+    deadline = time.time() + 5
+    while time.time() < deadline and len(handled) < len(took):
+        for line in server.stdout().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line being written as this reads
+            if entry.get("trace_id") in took:
+                handled[entry["trace_id"]] = entry["duration_ms"] / 1000.0
+        time.sleep(0.05)
+    assert handled.keys() == took.keys(), "access lines missing for %s" % (took.keys() - handled.keys())
+    added = sorted(took[rid] - handled[rid] for rid in took)
+    median = added[len(added) // 2]
+    assert median < 0.03, "the transport added a median %.1f ms: %s" % (
+        median * 1000, ["%.1f" % (a * 1000) for a in added])
 
 
 # --- what is not TLS ---------------------------------------------------------------------------
@@ -282,7 +300,7 @@ def test_sigterm_closes_idle_and_handshaking_tls_connections_and_exits_0(tls_fil
         started = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(timeout=10) == 0, srv.stderr()[-2000:]
-        assert time.monotonic() - started < 4, "shutdown waited for idle connections"
+        assert time.monotonic() - started < 6, "shutdown waited for idle connections (grace 8 s)"
         idle.close()
         handshaking.close()
     finally:

@@ -237,7 +237,9 @@ def test_max_connections(start_server):
 
 def test_sigterm_with_idle_keep_alive_connection_exits_0_quickly(start_server):
     # Repeated: the shutdown path has had a race between closing the idle connection and
-    # arming the shutdown waits, which left the process running forever now and then.
+    # arming the shutdown waits, which left the process running forever now and then. "Quickly"
+    # is well within the 10 s grace: 6 s leaves the sanitized build's exit (its leak check) room
+    # on a busy machine.
     for attempt in range(12):
         srv = start_server()
         with RawConnection(srv.port) as conn:
@@ -246,13 +248,13 @@ def test_sigterm_with_idle_keep_alive_connection_exits_0_quickly(start_server):
             started = time.monotonic()
             srv.proc.send_signal(signal.SIGTERM)
             try:
-                code = srv.proc.wait(timeout=3)
+                code = srv.proc.wait(timeout=6)
             except Exception:
                 srv.kill()
-                pytest.fail("attempt %d: still running 3 s after SIGTERM with one idle keep-alive connection "
+                pytest.fail("attempt %d: still running 6 s after SIGTERM with one idle keep-alive connection "
                             "(shutdown grace is 10 s); stderr:\n%s" % (attempt, srv.stderr()[-1000:]))
             assert code == 0, srv.stderr()[-2000:]
-            assert time.monotonic() - started < 3, "an idle connection delayed shutdown"
+            assert time.monotonic() - started < 6, "an idle connection delayed shutdown"
             assert_closed_within(conn, 1)
 
 
@@ -309,7 +311,11 @@ def test_creates_in_flight_at_sigterm_are_answered_and_kept(start_server):
     threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    # SIGTERM once the burst is under way (more creates answered than clients), not after a
+    # fixed time: under the sanitizers on a busy machine, 16 clients take a while to get going.
+    deadline = time.monotonic() + 20
+    while len(created) <= 32 and time.monotonic() < deadline and not failures:
+        time.sleep(0.05)
     srv.proc.send_signal(signal.SIGTERM)
     assert srv.proc.wait(timeout=15) == 0, srv.stderr()[-2000:]
     stop.set()
@@ -336,9 +342,9 @@ def test_stuck_request_does_not_block_shutdown_beyond_the_grace(start_server):
         time.sleep(0.1)
         started = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
-        code = srv.proc.wait(timeout=5)
+        code = srv.proc.wait(timeout=8)
         assert code == 0, srv.stderr()[-2000:]
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 5, "shutdown waited for the stuck request's read timeout (10 s)"
 
 
 # --- headers on every response ------------------------------------------------------------
