@@ -96,6 +96,8 @@ echo "   and meanwhile the audit log's webhook down for a minute (tests/e2e/test
 OPENKONNECT_TEST_POSTGRES_URL= OPENKONNECT_BIN="$PWD/build/openkonnect" /usr/bin/python3 -m pytest -q \
   tests/e2e/test_audit_outage.py -p no:cacheprovider >"$SERVICES/outage.log" 2>&1 &
 outage=$!
+# The soak's server is on this run's PostgreSQL cluster (OPENKONNECT_TEST_POSTGRES_URL, read by
+# the e2e harness it starts the server with); docs/RELIABILITY.md's 10-minute figures are SQLite's.
 /usr/bin/python3 tests/reliability/soak.py --seconds 60 --window 10 --warmup 30
 if ! wait "$outage"; then
   cat "$SERVICES/outage.log"
