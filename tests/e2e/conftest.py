@@ -214,6 +214,31 @@ class Server:
         with open(self.stdout_path, errors="replace") as f:
             return f.read()
 
+    def access_log(self):
+        """The JSON lines of stdout so far (the access log); a line still being written, or any
+        other text, is left out."""
+        entries = []
+        for line in self.stdout().splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
+        return entries
+
+    def access_lines(self, trace_ids, seconds=5):
+        """trace id -> its access-log lines, for each of `trace_ids`: waits until every one has a
+        line (the log is written after the answer, asynchronously) or `seconds` have passed."""
+        wanted = set(trace_ids)
+        deadline = time.monotonic() + seconds
+        while True:
+            found = {}
+            for entry in self.access_log():
+                if entry.get("trace_id") in wanted:
+                    found.setdefault(entry["trace_id"], []).append(entry)
+            if found.keys() == wanted or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.05)
+
     def stderr(self):
         with open(self.stderr_path, errors="replace") as f:
             return f.read()
